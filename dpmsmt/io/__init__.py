@@ -1,0 +1,1 @@
+"""Reading topology files: YAML and JSON text -> validated `Topology`."""
