@@ -1,0 +1,6 @@
+"""`python -m dpmsmt`."""
+
+from dpmsmt.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""The command line: parse, call the core, pick a renderer, map the answer to an exit code.
+
+Exit codes (cli.md): 0 done/clean, 1 the answer is "no", 2 the question could not be asked
+(bad input or option; one line on stderr, never a traceback), 3 the solver gave up.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sys
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn, assert_never
+
+import typer
+
+from dpmsmt.findings import Report, Severity, SolverGaveUp, TopologyError
+from dpmsmt.model import PROFILES
+
+try:  # typer >= 0.20 vendors click as typer._click
+    from typer._click import exceptions as click
+except ImportError:  # pragma: no cover
+    from click import exceptions as click  # type: ignore[no-redef]
+
+app = typer.Typer(
+    name="dpmsmt",
+    help="A formal constraint model and solver for Microsoft DPM backup topologies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Fatal(Exception):
+    """A user error: printed as one line `dpmsmt: error: …`, exit code 2."""
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+
+
+class FailOn(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    never = "never"
+
+
+def _color(no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder, then rename."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as e:
+        raise Fatal(f"cannot write {path}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise Fatal(f"cannot write {path}: {e.strerror}") from None
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def _load(path: str):
+    from dpmsmt.io.loader import load
+
+    return load(path)
+
+
+def _ids(values: list[str] | None) -> set[str] | None:
+    if not values:
+        return None
+    from dpmsmt.rules import rule_ids
+
+    known = set(rule_ids())
+    out = {v.strip().upper() for item in values for v in item.split(",") if v.strip()}
+    unknown = sorted(out - known)
+    if unknown:
+        raise Fatal(f"unknown rule id {unknown[0]} (see `dpmsmt rules`)")
+    return out
+
+
+def _today(value: str | None) -> _dt.date | None:
+    if value is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        raise Fatal(f"--today: not an ISO date: {value!r}") from None
+
+
+def _profile(value: str | None) -> str | None:
+    if value is not None and value not in PROFILES:
+        raise Fatal(f"--profile: unknown profile {value!r} (one of {', '.join(PROFILES)})")
+    return value
+
+
+def exit_code(report: Report, fail_on: FailOn) -> int:
+    if fail_on is FailOn.never:
+        return 0
+    floor = Severity.parse(fail_on.value)
+    return int(any(f.severity >= floor and not f.waived for f in report.findings))
+
+
+def render_report(report: Report, fmt: CheckFormat, *, color: bool) -> str:
+    if fmt is CheckFormat.text:
+        from dpmsmt.render import text
+
+        return text.render(report, color=color)
+    if fmt is CheckFormat.json:
+        from dpmsmt.render import json as json_render
+
+        return json_render.render(report)
+    if fmt is CheckFormat.sarif:
+        from dpmsmt.render import sarif
+
+        return sarif.render(report)
+    if fmt is CheckFormat.junit:
+        from dpmsmt.render import junit
+
+        return junit.render(report)
+    assert_never(fmt)
+
+
+@app.command()
+def check(
+    file: Annotated[str, typer.Argument(help="The topology file (YAML, or JSON by extension).")],
+    before: Annotated[
+        str | None, typer.Option(help="The topology before the change: the change rules apply.")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Override the file's profile (strict, 2012 … 2025).")
+    ] = None,
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Report format.")] = (
+        CheckFormat.text
+    ),
+    fail_on: Annotated[
+        FailOn, typer.Option(help="Lowest severity that makes the exit code 1.")
+    ] = FailOn.error,
+    select: Annotated[
+        list[str] | None, typer.Option(help="Only these rules (comma-separated ids).")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option(help="Not these rules (comma-separated ids).")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write the report there (atomically).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
+    today: Annotated[
+        str | None, typer.Option(help="The date waivers expire against (default: today).")
+    ] = None,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+) -> None:
+    """Prove a topology supported, or list every violated rule instance."""
+    from dpmsmt.check import check as run_check
+
+    topology = _load(file)
+    previous = _load(before) if before else None
+    report = run_check(
+        topology,
+        before=previous,
+        profile=_profile(profile),
+        today=_today(today),
+        select=_ids(select),
+        ignore=_ids(ignore),
+        timeout=timeout,
+    )
+    _emit(render_report(report, format, color=_color(no_color) and not output), output)
+    raise typer.Exit(exit_code(report, fail_on))
+
+
+@app.command()
+def validate(file: Annotated[str, typer.Argument(help="The topology file.")]) -> None:
+    """Only read the file: exit 0 when it is a well-formed topology, 2 otherwise."""
+    topology = _load(file)
+    n = sum(len(s.datasources) for s in topology.servers.values())
+    sys.stdout.write(
+        f"{file}: ok ({len(topology.dpm_servers)} DPM servers, {len(topology.servers)} "
+        f"protected servers, {n} data sources)\n"
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the topology file format (for editors)."""
+    from dpmsmt.io.schema import schema as make_schema
+
+    sys.stdout.write(json.dumps(make_schema(), indent=2, sort_keys=True) + "\n")
+
+
+@app.command()
+def rules(
+    rule_id: Annotated[str | None, typer.Argument(metavar="ID", help="One rule id.")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """List the rule catalogue, or print one rule with its formal reading and sources."""
+    from dpmsmt.render.catalogue import render_catalogue, render_rule
+    from dpmsmt.rules import all_rules, get
+
+    if format not in ("text", "json"):
+        raise Fatal(f"--format: expected text or json, not {format!r}")
+    if rule_id is None:
+        sys.stdout.write(render_catalogue(all_rules(), fmt=format))
+        return
+    try:
+        rule = get(rule_id.upper())
+    except KeyError:
+        raise Fatal(f"unknown rule id {rule_id} (see `dpmsmt rules`)") from None
+    sys.stdout.write(render_rule(rule, fmt=format))
+
+
+def _fatal(message: str, code: int = 2) -> NoReturn:
+    sys.stderr.write(f"dpmsmt: error: {message}\n")
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: every failure becomes one line and an exit code, never a traceback."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="dpmsmt", standalone_mode=False)
+    except TopologyError as e:
+        _fatal(str(e.first))
+    except Fatal as e:
+        _fatal(str(e))
+    except SolverGaveUp as e:
+        _fatal(str(e), 3)
+    except click.NoArgsIsHelpError:
+        sys.exit(0)  # typer has printed the help
+    except click.UsageError as e:
+        _fatal(e.format_message().replace("\n", " "))
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        _fatal("interrupted", 130)
+    except click.ClickException as e:
+        _fatal(e.format_message())
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

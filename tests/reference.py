@@ -1,0 +1,613 @@
+"""An independent, brute-force reference checker of the static rules of rules.md.
+
+Test code: it cross-checks the Z3-based checker, so every rule below is a direct transcription of
+the `formal` column of rules.md (and of its "Readings that the tables leave open"), written for
+obviousness, not speed. It imports nothing from dpmsmt but `dpmsmt.model`, and only the plain
+data (names are already resolved to their defined spelling; `Topology.db_backup` gives the
+per-snapshot default of `database.backup`).
+
+Judgement calls where the spec leaves room (keep in sync with the real checker's README):
+
+- Version fields are compared as integers where they are all ASCII digits, else as exact
+  strings; two versions are equal when they agree on every field both give (`zip`).
+- A self-loop `P(d, d)` is a protection edge like any other: d counts among its own protectors
+  (SECONDARY-ONCE, SELF-PROTECTION-BREAKS-CHAIN, UNTRUSTED-NEEDS-CERTIFICATE, SECONDARY-COVERAGE
+  ...), as rules.md's "a self-loop counts as having a secondary" says.
+- CYCLE-TWO-ONLY enumerates the simple cycles of each strongly connected component (networkx)
+  and stops at the first of length >= 3, instead of the linear-time characterisation of rules.md:
+  a component whose cycles all have length <= 2 has at most |E| + |V| of them, so this stays
+  polynomial, and it checks that characterisation independently.
+- VERSION-MATCH / BUILD-MATCH / OS-MATCH / TAPE-LIBRARY-VERSION: one finding per component
+  (library) where some pair of compared servers differs; `removed` servers are neither compared
+  nor listed, `failed` ones are. BUILD-MATCH's error premise `P(x, y)` is taken only between
+  compared (non-removed) servers x and y.
+- TAPE-LIBRARY-VERSION groups servers by library name case-insensitively and reports the first
+  server's spelling (the reader should already have resolved it).
+- Status-independent rules (SECONDARY-NOT-SELF, SECONDARY-ONCE, MABS-NO-SECONDARY, ...) apply to
+  failed and removed servers too: their formal readings do not mention status.
+- SWITCHED-FROM-PROTECTED with no `switched_from` (the reader forbids it) is a finding.
+- Waivers: a finding's names are the values of its name-valued entity keys (DPM servers,
+  protected servers, data source ids; the servers listed in `versions`/`builds`/`os` groups), not
+  methods, statuses, versions, OS strings or library names. A data source id matches a target
+  equal to it or to its server part (split at the first `/`). All comparisons case-insensitive.
+- A waiver's `waiver` entity is its position in `Topology.waivers` (not `Waiver.index`).
+- An expired waiver (expires < today; expiring today is still valid) waives nothing and is
+  reported only as WAIVER-EXPIRED, never also as WAIVER-UNUSED.
+- WAIVER-UNUSED and WAIVER-EXPIRED findings are never waived themselves (no circularity): a
+  waiver whose rule is one of those two matches nothing and is itself WAIVER-UNUSED.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import networkx as nx
+
+from dpmsmt.model import DataSource, Topology, Waiver
+
+__all__ = ["RefFinding", "reference_check"]
+
+RANK = {"error": 3, "warning": 2, "info": 1}
+NEWER = ("2016", "2019", "2022", "2025")  # 2016+
+NEWEST = ("2019", "2022", "2025")  # 2019+
+SYNC_VALUES = (15, 30, 45, 60, 120, 240, 360, 720, 1440)
+
+# entity keys whose values are names (a name or a list of names)
+NAME_KEYS = (
+    "dpm",
+    "protectors",
+    "component",
+    "secondary",
+    "primary",
+    "datasource",
+    "switched",
+    "switched_from",
+    "holder",
+    "from",
+    "to",
+    "server",
+    "agents",
+)
+# entity keys whose values are data source ids
+DATASOURCE_KEYS = ("datasource", "switched")
+# entity keys mapping a version/build/OS to a list of server names
+GROUP_KEYS = ("versions", "builds", "os")
+
+
+class RefFinding(NamedTuple):
+    rule: str
+    severity: str
+    entities: dict
+    waived: bool
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+
+def fold(name: str) -> str:
+    return name.casefold()
+
+
+def by_name(names: Iterable[str]) -> list[str]:
+    return sorted(set(names), key=str.casefold)
+
+
+def fields(version: str) -> tuple[int | str, ...]:
+    out: list[int | str] = []
+    for part in version.split("."):
+        out.append(int(part) if part.isascii() and part.isdigit() else part)
+    return tuple(out)
+
+
+def same_fields(a: tuple, b: tuple) -> bool:
+    """Equal on the fields both give."""
+    return all(x == y for x, y in zip(a, b, strict=False))
+
+
+def build_equal(v1: str, v2: str) -> bool:
+    return same_fields(fields(v1), fields(v2))
+
+
+def major_minor_equal(v1: str, v2: str) -> bool:
+    return same_fields(fields(v1)[:2], fields(v2)[:2])
+
+
+def group(names: Iterable[str], key) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for n in names:
+        out.setdefault(key(n), []).append(n)
+    return {k: by_name(v) for k, v in out.items()}
+
+
+def all_pairs_equal(versions: dict[str, str], eq) -> bool:
+    """Whether eq holds between the versions of every pair of servers."""
+    return all(eq(v, w) for v in versions.values() for w in versions.values())
+
+
+# -- the static rules ---------------------------------------------------------------------------
+
+
+def severity_of(rule: str, profile: str) -> str | None:
+    """The severity a rule has under a profile, None where it is not reported there."""
+    if rule == "CYCLE-TWO-ONLY":
+        return "error" if profile == "strict" else "warning"
+    if rule == "OS-MATCH":
+        return "error" if profile in ("strict", "2012") else "warning"
+    if rule == "SQL-HIGH-FREQUENCY":
+        return "warning" if profile == "2016" else None
+    if rule == "BUILD-MATCH":
+        raise AssertionError("BUILD-MATCH's severity depends on the instance")
+    if rule == "REPLICA-POLICY":
+        raise AssertionError("REPLICA-POLICY's severity depends on the instance")
+    return STATIC_SEVERITY[rule]
+
+
+STATIC_SEVERITY = {
+    "SECONDARY-ONCE": "error",
+    "SECONDARY-NOT-SELF": "error",
+    "SELF-PROTECTION-BREAKS-CHAIN": "error",
+    "MABS-NO-SECONDARY": "error",
+    "VERSION-MATCH": "error",
+    "DB-BACKUP-WITH-SECONDARY": "error",
+    "SQL-VSS-WRITER": "error",
+    "UNTRUSTED-NEEDS-CERTIFICATE": "error",
+    "SECONDARY-MINIMUM-SCOPE": "warning",
+    "TAPE-LIBRARY-VERSION": "error",
+    "CAPACITY-SERVERS": "warning",
+    "CAPACITY-DATASOURCES": "warning",
+    "AGENT-OWNER": "error",
+    "SCALE-OUT-AGENTS": "error",
+    "SECONDARY-IS-PROTECTOR": "error",
+    "SWITCHED-NO-SECONDARY": "error",
+    "SWITCHED-FROM-PROTECTED": "error",
+    "MOVED-UNDER-SECONDARY": "error",
+    "DEDUP-NO-SECONDARY": "error",
+    "SCALE-OUT-NO-SECONDARY": "error",
+    "REPLICA-NO-EXCLUSIONS": "error",
+    "REPLICA-SYNC": "error",
+    "REPLICA-SYNC-DAILY": "info",
+    "PRIMARY-DOWN": "error",
+    "SECONDARY-DOWN": "warning",
+    "SECONDARY-COVERAGE": "warning",
+    "UNPROTECTED": "info",
+}
+
+
+class _Estate:
+    """The relations of the Notation section, computed by brute force."""
+
+    def __init__(self, t: Topology):
+        self.t = t
+        self.dpms = list(t.dpm_servers)
+        # P(x, y): y in x.protects
+        self.P: set[tuple[str, str]] = {
+            (x, y) for x, d in t.dpm_servers.items() for y in d.protects
+        }
+        self.protectors_of = {y: by_name(x for x, yy in self.P if yy == y) for y in self.dpms}
+        self.neighbours: dict[str, set[str]] = {d: set() for d in self.dpms}
+        for x, y in self.P:
+            self.neighbours[x].add(y)
+            self.neighbours[y].add(x)
+
+    def has_secondary(self, d: str) -> bool:
+        return bool(self.protectors_of[d])
+
+    def component(self, d: str) -> set[str]:
+        """DPM servers connected to d through P edges in either direction (d included)."""
+        seen = {d}
+        todo = [d]
+        while todo:
+            for m in self.neighbours[todo.pop()]:
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        return seen
+
+    def components(self) -> list[set[str]]:
+        out: list[set[str]] = []
+        for d in self.dpms:
+            if not any(d in c for c in out):
+                out.append(self.component(d))
+        return out
+
+    def knows(self, s: str) -> set[str]:
+        t = self.t
+        return (
+            self.component(s)
+            | set(t.dpm_servers[s].knows)
+            | {n for n, dn in t.dpm_servers.items() if s in dn.knows}
+        )
+
+    def agents(self, server: str) -> set[str]:
+        return set(self.t.servers[server].agents)
+
+
+def static_findings(t: Topology, profile: str) -> list[tuple[str, str, dict]]:
+    """Every static rule instance that fails, as (rule, severity, entities)."""
+    e = _Estate(t)
+    out: list[tuple[str, str, dict]] = []
+
+    def add(rule: str, entities: dict, severity: str | None = None) -> None:
+        sev = severity if severity is not None else severity_of(rule, profile)
+        if sev is not None:
+            out.append((rule, sev, entities))
+
+    dpm = t.dpm_servers
+
+    # ---- topology ----
+    for y in e.dpms:
+        if len(e.protectors_of[y]) > 1:
+            add("SECONDARY-ONCE", {"dpm": y, "protectors": e.protectors_of[y]})
+
+    for d in e.dpms:
+        if (d, d) in e.P:
+            add("SECONDARY-NOT-SELF", {"dpm": d})
+
+    for d in e.dpms:
+        if dpm[d].protects_own_database and e.has_secondary(d):
+            add("SELF-PROTECTION-BREAKS-CHAIN", {"dpm": d, "protectors": e.protectors_of[d]})
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(e.dpms)
+    graph.add_edges_from(e.P)
+    for scc in nx.strongly_connected_components(graph):
+        sub = graph.subgraph(scc)
+        if any(len(cycle) >= 3 for cycle in nx.simple_cycles(sub)):
+            add("CYCLE-TWO-ONLY", {"component": by_name(scc)})
+
+    for x, y in sorted(e.P):
+        if dpm[x].kind != "dpm" or dpm[y].kind != "dpm":
+            add("MABS-NO-SECONDARY", {"secondary": x, "primary": y})
+
+    newest = profile in NEWEST
+    for comp in e.components():
+        compared = by_name(n for n in comp if dpm[n].status != "removed")
+        if len(compared) < 2:
+            continue
+        version = {n: dpm[n].version for n in compared}
+        whole_equal = all_pairs_equal(version, build_equal)
+        if newest:
+            mm_equal = all_pairs_equal(version, major_minor_equal)
+            if not mm_equal:
+                add(
+                    "VERSION-MATCH",
+                    {"component": compared, "versions": group(compared, version.get)},
+                )
+            elif not whole_equal:
+                strict_edge = any(
+                    x in compared
+                    and y in compared
+                    and t.db_backup(y) == "secondary"
+                    and not build_equal(version[x], version[y])
+                    for x, y in e.P
+                )
+                add(
+                    "BUILD-MATCH",
+                    {"component": compared, "builds": group(compared, version.get)},
+                    "error" if strict_edge else "warning",
+                )
+        elif not whole_equal:
+            add("VERSION-MATCH", {"component": compared, "versions": group(compared, version.get)})
+
+        with_os = [n for n in compared if dpm[n].os is not None]
+        if len({dpm[n].os for n in with_os}) > 1:
+            add("OS-MATCH", {"component": with_os, "os": group(with_os, lambda n: dpm[n].os)})
+
+    for d in e.dpms:
+        method = t.db_backup(d)
+        if (
+            e.has_secondary(d)
+            and dpm[d].database.sql == "local"
+            and method in ("azure", "own-pool", "tape", "share")
+        ):
+            add("DB-BACKUP-WITH-SECONDARY", {"dpm": d, "method": method})
+
+    for d in e.dpms:
+        if (
+            e.has_secondary(d)
+            and "database" in dpm[d].secondary_scope
+            and dpm[d].database.vss_writer != "running"
+        ):
+            add("SQL-VSS-WRITER", {"dpm": d})
+
+    for d in e.dpms:
+        x = dpm[d]
+        if (
+            e.has_secondary(d)
+            and x.trust != "trusted"
+            and not (x.auth == "certificate" and profile not in ("strict", "2025"))
+        ):
+            add(
+                "UNTRUSTED-NEEDS-CERTIFICATE",
+                {"dpm": d, "protectors": e.protectors_of[d], "trust": x.trust, "auth": x.auth},
+            )
+
+    for d in e.dpms:
+        if e.has_secondary(d):
+            missing = [
+                item
+                for item in ("database", "config", "scripting")
+                if item not in dpm[d].secondary_scope
+            ]
+            if missing:
+                add("SECONDARY-MINIMUM-SCOPE", {"dpm": d, "missing": missing})
+
+    libraries: dict[str, list[str]] = {}
+    for d in e.dpms:
+        lib = dpm[d].tape_library
+        if lib is not None and dpm[d].status != "removed":
+            libraries.setdefault(fold(lib), []).append(d)
+    for members in libraries.values():
+        members = by_name(members)
+        version = {n: dpm[n].version for n in members}
+        if not all_pairs_equal(version, build_equal):
+            add(
+                "TAPE-LIBRARY-VERSION",
+                {"library": dpm[members[0]].tape_library, "builds": group(members, version.get)},
+            )
+
+    for d in e.dpms:
+        count = sum(1 for s in t.servers if d in e.agents(s))
+        if count > 100:
+            add("CAPACITY-SERVERS", {"dpm": d, "count": count})
+
+    limit = 300 if profile == "2012" else 2000
+    all_ds: list[DataSource] = [ds for s in t.servers.values() for ds in s.datasources]
+    for d in e.dpms:
+        count = sum(1 for ds in all_ds if ds.primary == d or ds.secondary == d)
+        if count > limit:
+            add("CAPACITY-DATASOURCES", {"dpm": d, "count": count, "limit": limit})
+
+    # ---- agents and data sources ----
+    for s, server in t.servers.items():
+        agents = e.agents(s)
+        switched = [ds for ds in server.datasources if ds.mode == "switched"]
+
+        if len(agents) > 1 and not (
+            server.cluster
+            and all(ds.hyperv_scale_out for ds in server.datasources if ds.primary is not None)
+        ):
+            add("SCALE-OUT-AGENTS", {"server": s, "agents": by_name(agents)})
+
+        for ds in server.datasources:
+            did = ds.id
+            sp = ds.secondary_policy
+
+            if ds.primary is not None and ds.primary not in agents:
+                add(
+                    "AGENT-OWNER",
+                    {"datasource": did, "primary": ds.primary, "agents": by_name(agents)},
+                )
+
+            if ds.secondary is not None and not (
+                ds.primary is not None
+                and (ds.secondary, ds.primary) in e.P
+                and "replicas" in dpm[ds.primary].secondary_scope
+            ):
+                add(
+                    "SECONDARY-IS-PROTECTOR",
+                    {
+                        "datasource": did,
+                        "primary": ds.primary,
+                        "secondary": ds.secondary,
+                        "protectors": e.protectors_of[ds.primary] if ds.primary else [],
+                    },
+                )
+
+            if switched and ds.secondary is not None:
+                add(
+                    "SWITCHED-NO-SECONDARY",
+                    {"datasource": did, "secondary": ds.secondary, "switched": switched[0].id},
+                )
+
+            if ds.mode == "switched":
+                sf = ds.switched_from
+                ok = sf is not None and (
+                    (ds.primary, sf) in e.P
+                    or (
+                        sf in dpm
+                        and dpm[sf].status in ("failed", "removed")
+                        and not e.has_secondary(sf)
+                    )
+                )
+                if not ok:
+                    add(
+                        "SWITCHED-FROM-PROTECTED",
+                        {"datasource": did, "primary": ds.primary, "switched_from": sf},
+                    )
+
+            if ds.dedup and ds.secondary is not None:
+                add("DEDUP-NO-SECONDARY", {"datasource": did, "secondary": ds.secondary})
+
+            if ds.hyperv_scale_out and ds.secondary is not None:
+                add("SCALE-OUT-NO-SECONDARY", {"datasource": did, "secondary": ds.secondary})
+
+            if ds.secondary is not None and sp is not None:
+                if sp.exclude_extensions:
+                    add(
+                        "REPLICA-NO-EXCLUSIONS",
+                        {"datasource": did, "extensions": list(sp.exclude_extensions)},
+                    )
+
+                sevs = []
+                if sp.short_term != "disk":
+                    sevs.append("error")
+                if sp.long_term not in ("none", "tape"):
+                    sevs.append("warning" if profile in NEWER else "error")
+                if sevs:
+                    add(
+                        "REPLICA-POLICY",
+                        {"datasource": did, "short_term": sp.short_term, "long_term": sp.long_term},
+                        max(sevs, key=RANK.__getitem__),
+                    )
+
+                if sp.long_term == "none":
+                    if sp.sync_minutes not in SYNC_VALUES or sp.sync_before_recovery_point:
+                        add(
+                            "REPLICA-SYNC",
+                            {
+                                "datasource": did,
+                                "sync_minutes": sp.sync_minutes,
+                                "sync_before_recovery_point": sp.sync_before_recovery_point,
+                            },
+                        )
+                    if sp.sync_minutes != 1440:
+                        add(
+                            "REPLICA-SYNC-DAILY",
+                            {"datasource": did, "sync_minutes": sp.sync_minutes},
+                        )
+
+            if (
+                ds.type == "sql"
+                and ds.secondary is not None
+                and ds.policy is not None
+                and ds.policy.sync_minutes is not None
+                and ds.policy.sync_minutes <= 15
+            ):
+                add(
+                    "SQL-HIGH-FREQUENCY",
+                    {"datasource": did, "sync_minutes": ds.policy.sync_minutes},
+                )
+
+            if ds.primary is not None and dpm[ds.primary].status != "up":
+                add(
+                    "PRIMARY-DOWN",
+                    {
+                        "datasource": did,
+                        "primary": ds.primary,
+                        "status": dpm[ds.primary].status,
+                    },
+                )
+
+            if ds.secondary is not None and dpm[ds.secondary].status != "up":
+                add(
+                    "SECONDARY-DOWN",
+                    {
+                        "datasource": did,
+                        "secondary": ds.secondary,
+                        "status": dpm[ds.secondary].status,
+                    },
+                )
+
+            if (
+                ds.primary is not None
+                and ds.mode == "normal"
+                and e.has_secondary(ds.primary)
+                and "replicas" in dpm[ds.primary].secondary_scope
+                and ds.secondary is None
+                and not ds.dedup
+                and not ds.hyperv_scale_out
+                and not switched
+            ):
+                add(
+                    "SECONDARY-COVERAGE",
+                    {
+                        "datasource": did,
+                        "primary": ds.primary,
+                        "protectors": e.protectors_of[ds.primary],
+                    },
+                )
+
+            if ds.primary is None:
+                add("UNPROTECTED", {"datasource": did})
+
+    # MOVED-UNDER-SECONDARY: per inactive entry (ds, p) of a holder s
+    for s in e.dpms:
+        for entry in dpm[s].inactive:
+            p = entry.from_
+            ds = t.datasource_by_id.get(fold(entry.datasource))
+            if p is None or ds is None:
+                continue
+            q = ds.primary
+            if q is None or q == p:
+                continue
+            ok = q not in e.knows(s) or (q == s and ds.mode == "switched" and ds.switched_from == p)
+            if not ok:
+                add(
+                    "MOVED-UNDER-SECONDARY",
+                    {"datasource": ds.id, "holder": s, "from": p, "to": q},
+                )
+
+    return out
+
+
+# -- waivers ------------------------------------------------------------------------------------
+
+
+def finding_names(entities: dict) -> tuple[set[str], set[str]]:
+    """(names, data source ids) among a finding's entities, case-folded."""
+    names: set[str] = set()
+    ids: set[str] = set()
+    for key, value in entities.items():
+        if key in NAME_KEYS:
+            values = value if isinstance(value, list) else [value]
+            for v in values:
+                if isinstance(v, str):
+                    names.add(fold(v))
+                    if key in DATASOURCE_KEYS:
+                        ids.add(fold(v))
+        elif key in GROUP_KEYS and isinstance(value, dict):
+            for servers in value.values():
+                names.update(fold(v) for v in servers)
+    return names, ids
+
+
+def waiver_matches(rule: str, target: str | None, finding_rule: str, entities: dict) -> bool:
+    if rule != finding_rule:
+        return False
+    if target is None:
+        return True
+    names, ids = finding_names(entities)
+    tgt = fold(target)
+    return tgt in names or any(i.split("/", 1)[0] == tgt for i in ids)
+
+
+def reference_check(
+    topology: Topology, *, profile: str | None = None, today: str | None = None
+) -> list[RefFinding]:
+    prof = profile if profile is not None else topology.profile
+    day = datetime.date.fromisoformat(today) if today is not None else datetime.date.today()
+
+    raw = static_findings(topology, prof)
+
+    # waivers by their index in `waivers`; an expired one waives nothing
+    live: list[tuple[int, Waiver]] = []
+    expired: list[tuple[int, Waiver]] = []
+    for k, w in enumerate(topology.waivers):
+        if w.expires is not None and datetime.date.fromisoformat(str(w.expires)) < day:
+            expired.append((k, w))
+        else:
+            live.append((k, w))
+
+    findings: list[RefFinding] = []
+    used: set[int] = set()
+    for rule, sev, entities in raw:
+        matching = [k for k, w in live if waiver_matches(w.rule, w.target, rule, entities)]
+        used.update(matching)
+        findings.append(RefFinding(rule, sev, entities, bool(matching)))
+
+    for k, w in live:
+        if k not in used:
+            findings.append(
+                RefFinding(
+                    "WAIVER-UNUSED",
+                    "warning",
+                    {"waiver": k, "rule": w.rule, "target": w.target},
+                    False,
+                )
+            )
+    for k, w in expired:
+        findings.append(
+            RefFinding(
+                "WAIVER-EXPIRED",
+                "warning",
+                {"waiver": k, "rule": w.rule, "target": w.target, "expires": str(w.expires)},
+                False,
+            )
+        )
+
+    findings.sort(key=lambda f: (-RANK[f.severity], f.rule, json.dumps(f.entities, sort_keys=True)))
+    return findings
