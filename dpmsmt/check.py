@@ -11,7 +11,7 @@ import datetime as _dt
 from collections.abc import Iterable
 from typing import Any
 
-from dpmsmt.encode import Grounder, View
+from dpmsmt.encode import ChangeView, Grounder, View
 from dpmsmt.findings import Finding, Location, Report, Severity
 from dpmsmt.model import Topology, canon, format_path
 from dpmsmt.rules import Rule, Scope, all_rules
@@ -38,13 +38,13 @@ def check(
     profile = profile or topology.profile
     selected = _selection(select, ignore, change=before is not None)
     view = View(topology, profile)
-    before_view = View(before, profile) if before is not None else None
+    change = ChangeView(View(before, profile), view) if before is not None else None
     grounder = Grounder()
     pending = []
     for rule in selected:
         if rule.scope is None or rule.severity.get(profile) is None:
             continue
-        for instance, facts, members in _instances(rule, view, before_view):
+        for instance, facts, members in _instances(rule, view, change):
             pending.append((rule, instance, members, grounder.add(rule, facts)))
     values = grounder.solve(timeout)
 
@@ -54,7 +54,7 @@ def check(
             continue
         severity = rule.severity_in(profile, severe=bool(sv and values[sv]))
         for member in members:
-            findings.append(_finding(rule, severity, view, before_view, member))
+            findings.append(_finding(rule, severity, change if rule.change else view, member))
     findings = apply_waivers(
         findings,
         topology,
@@ -98,16 +98,16 @@ def _selection(select, ignore, *, change: bool) -> list[Rule]:
     ]
 
 
-def _instances(rule: Rule, view: View, before: View | None):
+def _instances(rule: Rule, view: View, change: ChangeView | None):
     """(instance, facts, members) of a rule: members are what a violation is reported for."""
     if rule.scope is Scope.DATASOURCE:
         for facts_key, group in view.instances(Scope.DATASOURCE).items():
             yield facts_key, rule.reads(view, facts_key), group
         return
     if rule.change:
-        assert before is not None
-        for instance in rule.pairs(before, view):
-            yield instance, rule.reads(view, instance), (instance,)
+        assert change is not None
+        for instance in rule.instances(change):
+            yield instance, rule.reads(change, instance), (instance,)
         return
     for instance in view.instances(rule.scope):
         facts = rule.reads(view, instance)
@@ -115,11 +115,11 @@ def _instances(rule: Rule, view: View, before: View | None):
             yield instance, facts, (instance,)
 
 
-def _finding(rule: Rule, severity: Severity, view: View, before: View | None, member) -> Finding:
-    ctx = view if before is None or not rule.change else (before, view)
+def _finding(rule: Rule, severity: Severity, ctx: View | ChangeView, member) -> Finding:
+    """Name a violated instance: entities, message and place (in the after file for a change)."""
     entities = rule.entities(ctx, member)
     path = rule.where(ctx, member)
-    topo = view.topology
+    topo = ctx.after.topology if isinstance(ctx, ChangeView) else ctx.topology
     line, col = topo.location(path)
     loc = Location(topo.file, line, col, format_path(path))
     return Finding(

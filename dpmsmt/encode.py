@@ -392,3 +392,73 @@ def new_solver(timeout: float | None) -> z3.Solver:
     if timeout is not None:
         solver.set("timeout", max(1, int(timeout * 1000)))
     return solver
+
+
+class DsChange(NamedTuple):
+    """A data source present in both snapshots (matched by `SERVER/NAME`)."""
+
+    before: DataSource
+    after: DataSource
+
+
+@dataclass
+class ChangeView:
+    """Two snapshots side by side, for the change rules (rules.md, "Change rules").
+
+    DPM servers are matched by name and data sources by id, both case-insensitively; names are
+    encoded as ints over the union of both snapshots, so a server that exists only after the
+    change (a new DPM4) still has a number.
+    """
+
+    before: View
+    after: View
+
+    @property
+    def profile(self) -> str:
+        return self.after.profile
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        names = {canon(n): n for n in self.before.topology.dpm_servers}
+        names.update({canon(n): n for n in self.after.topology.dpm_servers})
+        ordered = sorted(names)
+        out = {}
+        for t in (self.before.topology, self.after.topology):
+            for n in t.dpm_servers:
+                out[n] = ordered.index(canon(n))
+        return out
+
+    def idx(self, name: str | None) -> int:
+        return NULL if name is None else self.index[name]
+
+    def knows(self, s: str) -> frozenset[str]:
+        """`knows(s)` over both snapshots, as canonical names."""
+        out = (
+            {canon(n) for n in self.before.knows(s)}
+            if s in self.before.topology.dpm_servers
+            else set()
+        )
+        after = self.after.topology.dpm_servers
+        match = next((n for n in after if canon(n) == canon(s)), None)
+        if match is not None:
+            out |= {canon(n) for n in self.after.knows(match)}
+        return frozenset(out)
+
+    @cached_property
+    def datasources(self) -> list[DsChange]:
+        after = self.after.topology.datasource_by_id
+        out = []
+        for ds in self.before.topology.datasources():
+            match = after.get(canon(ds.id))
+            if match is not None:
+                out.append(DsChange(ds, match))
+        return sorted(out, key=lambda c: canon(c.after.id))
+
+    @cached_property
+    def dpm_servers(self) -> list[tuple[str, str]]:
+        """(name before, name after) of every DPM server in both snapshots."""
+        after = {canon(n): n for n in self.after.topology.dpm_servers}
+        return sorted(
+            ((n, after[canon(n)]) for n in self.before.topology.dpm_servers if canon(n) in after),
+            key=lambda p: canon(p[1]),
+        )
