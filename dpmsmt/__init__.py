@@ -1,6 +1,7 @@
 """dpmsmt: a formal constraint model and solver for Microsoft DPM backup topologies.
 
-The Python API (cli.md, "Python API"): `load`, `loads`, `check`, and the data they return.
+The Python API (cli.md, "Python API"): `load`, `loads`, `check`, `suggest_moves`, `apply`,
+`dump`, and the data they return; `dpmsmt.strategies` has Hypothesis strategies.
 """
 
 from dpmsmt.check import check
@@ -13,20 +14,26 @@ from dpmsmt.findings import (
     SolverGaveUp,
     TopologyError,
 )
+from dpmsmt.io.dump import dump
 from dpmsmt.io.loader import load, loads
 from dpmsmt.model import Topology
+from dpmsmt.synth import Plan, apply, suggest_moves
 
 __all__ = [
     "Finding",
     "LoadError",
     "Location",
+    "Plan",
     "Report",
     "Severity",
     "SolverGaveUp",
     "Topology",
     "TopologyError",
+    "apply",
     "check",
+    "dump",
     "load",
     "loads",
+    "suggest_moves",
 ]
 __version__ = "0.1.0"

@@ -190,6 +190,110 @@ def check(
     raise typer.Exit(exit_code(report, fail_on))
 
 
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+
+
+def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool) -> str:
+    from dpmsmt.render import plans
+
+    if fmt is PlanFormat.text:
+        return plans.render_text(suggestion, color=color)
+    if fmt is PlanFormat.json:
+        return plans.render_json(suggestion)
+    if fmt is PlanFormat.yaml:
+        return plans.render_yaml(suggestion)
+    assert_never(fmt)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or () for v in item.split(",") if v.strip()]
+
+
+@app.command("suggest-move")
+def suggest_move(
+    file: Annotated[str, typer.Argument(help="The topology file.")],
+    fail: Annotated[
+        list[str] | None, typer.Option("--fail", help="Treat this DPM server as failed (repeat).")
+    ] = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option("--remove", help="Treat this DPM server as removed for good (repeat)."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many plans.")] = 3,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only these actions: switch,switch-back,rebuild,move,new-dpm,reassign-secondary."
+        ),
+    ] = None,
+    rank: Annotated[
+        list[str] | None, typer.Option(help="Reorder the ranking criteria (comma-separated).")
+    ] = None,
+    apply: Annotated[
+        int | None, typer.Option("--apply", help="Write plan N's final state to --output.")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Let --apply overwrite an existing file.")] = False,
+    format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
+        PlanFormat.text
+    ),
+    timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+) -> None:
+    """Synthesize ranked, legal recovery plans after DPM servers fail."""
+    from dpmsmt.actions import ACTIONS
+    from dpmsmt.synth import CRITERIA, synthesize
+
+    allowed = _split(allow) or None
+    for a in allowed or ():
+        if a not in ACTIONS:
+            raise Fatal(f"--allow: unknown action {a!r} (one of {', '.join(ACTIONS)})")
+    order = _split(rank) or None
+    for c in order or ():
+        if c not in CRITERIA:
+            raise Fatal(f"--rank: unknown criterion {c!r} (one of {', '.join(CRITERIA)})")
+    if top < 1:
+        raise Fatal("--top: at least 1")
+    if apply is not None and not output:
+        raise Fatal("--apply needs --output FILE")
+    if apply is not None and output and os.path.exists(output) and not force:
+        raise Fatal(f"--output {output} exists; use --force to overwrite it")
+    topology = _load(file)
+    try:
+        suggestion = synthesize(
+            topology,
+            failed=_split(fail),
+            removed=_split(remove),
+            top=top,
+            allow=allowed,
+            rank=order,
+            timeout=timeout,
+        )
+    except KeyError as e:
+        raise Fatal(str(e.args[0])) from None
+    if not suggestion.failed and not suggestion.removed:
+        raise Fatal(f"{file}: no DPM server is failed or removed; name one with --fail NAME")
+    color = _color(no_color)
+    if apply is not None:
+        from dpmsmt.io.dump import dump
+
+        if not 1 <= apply <= len(suggestion.plans):
+            raise Fatal(f"--apply {apply}: there are {len(suggestion.plans)} plans")
+        write_atomic(output, dump(suggestion.plans[apply - 1].final_state))
+        sys.stderr.write(f"dpmsmt: wrote plan {apply}'s final state to {output}\n")
+        sys.stdout.write(render_suggestion(suggestion, format, color=color))
+    else:
+        _emit(render_suggestion(suggestion, format, color=color and not output), output)
+    if not suggestion.optimal:
+        raise typer.Exit(3)
+    raise typer.Exit(0 if suggestion.complete else 1)
+
+
 @app.command()
 def validate(file: Annotated[str, typer.Argument(help="The topology file.")]) -> None:
     """Only read the file: exit 0 when it is a well-formed topology, 2 otherwise."""

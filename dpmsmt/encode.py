@@ -338,6 +338,14 @@ class Grounder:
             found = self._templates[key] = (holds, severe)
         return found
 
+    def ground(self, rule: Rule, facts: dict[str, Any]) -> str:
+        """The rule's formula for `facts` as closed SMT-LIB text (true where the rule holds)."""
+        holds_t, _ = self.template(rule, facts)
+        lits: list[str] = []
+        for v in facts.values():
+            _literals(v, lits)
+        return _VAR.sub(lambda m: lits[int(m.group(1))], holds_t)
+
     def add(self, rule: Rule, facts: dict[str, Any]) -> tuple[str, str | None]:
         """The names of the Booleans that say whether `rule` holds (and is severe) for `facts`."""
         key = (rule.id, tuple(facts.items()))

@@ -6,7 +6,7 @@ import io
 from itertools import groupby
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from dpmsmt.findings import Report
 
@@ -40,15 +40,15 @@ def render(report: Report, *, color: bool = False, width: int = 100) -> str:
         severity, rule_id = rule
         label = severity.label
         console.print(
-            f"[{_STYLE[label]}]{label}[/] [bold]{rule_id}[/] ({len(items)})",
+            Text.assemble((label, _STYLE[label]), " ", (rule_id, "bold"), f" ({len(items)})")
         )
         for f in items:
             loc = f"{f.location.file}:{f.location.line}:{f.location.column}"
-            waived = " [dim](waived: " + escape(f.waiver_reason or "") + ")[/]" if f.waived else ""
-            console.print(f"  [dim]{escape(loc)}[/] {escape(f.message)}{waived}")
+            waived = (f" (waived: {f.waiver_reason or ''})", "dim") if f.waived else ""
+            console.print(Text.assemble("  ", (loc, "dim"), " ", f.message, waived))
             for option in f.options:
-                console.print(f"      [green]option:[/] {escape(option)}")
+                console.print(Text.assemble("      ", ("option:", "green"), " ", option))
         console.print()
     style = "bold red" if report.verdict == "invalid" else "bold green"
-    console.print(f"[{style}]{escape(summary(report))}[/]")
+    console.print(Text(summary(report), style=style))
     return buf.getvalue()

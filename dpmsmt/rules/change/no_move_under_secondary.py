@@ -65,12 +65,11 @@ class NoMoveUnderSecondary(DatasourceChange):
         return {"datasource": a.id, "from": b.primary, "to": a.primary, "secondary": m.secondary}
 
     def message(self, e):
-        how = (
-            "as an ordinary primary"
-            if canon(e["to"]) == canon(e["secondary"])
-            else f"and {e['secondary']} knows {e['to']}"
-        )
-        return f"{e['datasource']} moved from {e['from']} to {e['to']}, but {e['from']} was under secondary protection by {e['secondary']} ({how})"
+        if canon(e["to"]) == canon(e["secondary"]):
+            how = f"{e['to']} took it over as an ordinary primary, not by switching protection"
+        else:
+            how = f"{e['secondary']} knows {e['to']}"
+        return f"{e['datasource']} moved from {e['from']} to {e['to']}, but {e['from']} was under secondary protection by {e['secondary']} and {how}"
 
     def options(self, e):
         return tuple(o.format(s=e["secondary"], p=e["from"]) for o in OPTIONS_TEMPLATE)

@@ -1,0 +1,186 @@
+"""Recovery actions (rules.md, "Recovery actions") as data, and applying them to a topology.
+
+An `Action` names what an administrator does (`switch`, `rebuild`, `switch-back`, `move`,
+`new-dpm`, `reassign-secondary`) and the DPM steps to do it. `apply_actions` returns the topology
+after the actions, without touching the original: it is how `suggest-move` builds the state after
+each phase (which `check` then proves legal) and how `--apply` writes a plan's final state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from dpmsmt.model import DataSource, DpmServer, InactiveReplica, ProtectedServer, Topology
+
+__all__ = ["ACTIONS", "Action", "apply_actions", "move_secondary"]
+
+ACTIONS = ("switch", "switch-back", "rebuild", "move", "new-dpm", "reassign-secondary")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a plan. Server actions name `server`, `from` and `to`; DPM actions `dpm`."""
+
+    action: str
+    server: str | None = None
+    dpm: str | None = None
+    from_: str | None = None
+    to: str | None = None
+    datasources: tuple[str, ...] = ()
+    protection_groups: tuple[str, ...] = ()
+    steps: tuple[str, ...] = field(default=(), compare=False)
+    version: str | None = field(default=None, compare=False)  # new-dpm: the new server's build
+
+    def sort_key(self) -> tuple:
+        return (self.action, self.server or "", self.dpm or "", self.from_ or "", self.to or "")
+
+    def to_json(self) -> dict:
+        out: dict = {"action": self.action, "steps": list(self.steps)}
+        if self.action in ("rebuild",):
+            out["dpm"] = self.dpm
+        elif self.action == "reassign-secondary":
+            out.update({"dpm": self.dpm, "from": self.from_, "to": self.to})
+        else:
+            out.update(
+                {
+                    "server": self.server,
+                    "from": self.from_,
+                    "to": self.to,
+                    "datasources": list(self.datasources),
+                    "protection_groups": list(self.protection_groups),
+                }
+            )
+        return out
+
+
+def move_secondary(topology: Topology, target: str, ds: DataSource) -> str | None:
+    """The secondary a data source gets when it moves to `target` (rules.md, `move`):
+    `target`'s protector where it has exactly one, up, with `replicas` in the target's scope,
+    and no rule forbids a secondary (dedup, scaled-out Hyper-V, a replica policy it breaks)."""
+    protectors = topology.protectors.get(target, ())
+    if len(protectors) != 1 or ds.dedup or ds.hyperv_scale_out:
+        return None
+    s = protectors[0]
+    if not topology.dpm_servers[s].up or s == target:
+        return None
+    if "replicas" not in topology.dpm_servers[target].secondary_scope:
+        return None
+    sp = ds.secondary_policy
+    if sp is not None and (
+        sp.exclude_extensions
+        or sp.short_term != "disk"
+        or sp.long_term not in ("none", "tape")
+        or (
+            sp.long_term == "none"
+            and (
+                sp.sync_minutes not in (15, 30, 45, 60, 120, 240, 360, 720, 1440)
+                or sp.sync_before_recovery_point
+            )
+        )
+    ):
+        return None
+    return s
+
+
+def apply_actions(topology: Topology, actions) -> Topology:
+    """The topology after `actions`, in order (a new object; the input is not changed)."""
+    dpms = dict(topology.dpm_servers)
+    servers = dict(topology.servers)
+    for a in actions:
+        current = replace(topology, dpm_servers=dpms, servers=servers)
+        if a.action == "rebuild":
+            dpms[a.dpm] = replace(dpms[a.dpm], status="up", failure=None)
+        elif a.action == "reassign-secondary":
+            if a.from_ is not None and a.from_ in dpms:
+                old = dpms[a.from_]
+                dpms[a.from_] = replace(old, protects=tuple(y for y in old.protects if y != a.dpm))
+            new = dpms[a.to]
+            dpms[a.to] = replace(new, protects=(*new.protects, a.dpm))
+            for name, s in list(servers.items()):
+                if any(ds.primary == a.dpm and ds.secondary == a.from_ for ds in s.datasources):
+                    servers[name] = replace(
+                        s,
+                        datasources=tuple(
+                            replace(ds, secondary=a.to)
+                            if ds.primary == a.dpm and ds.secondary == a.from_ and ds.secondary
+                            else ds
+                            for ds in s.datasources
+                        ),
+                    )
+        elif a.action == "new-dpm":
+            if a.to not in dpms:
+                dpms[a.to] = DpmServer(name=a.to, version=a.version or "0")
+            current = replace(topology, dpm_servers=dpms, servers=servers)
+            servers[a.server], dpms = _move(current, dpms, servers[a.server], a)
+        elif a.action == "move":
+            servers[a.server], dpms = _move(current, dpms, servers[a.server], a)
+        elif a.action == "switch":
+            servers[a.server] = _switch(servers[a.server], a.from_, a.to)
+        elif a.action == "switch-back":
+            servers[a.server] = _switch_back(servers[a.server], a.from_, a.to)
+        else:  # pragma: no cover
+            raise ValueError(f"unknown action {a.action!r}")
+    return replace(topology, dpm_servers=dpms, servers=servers, locate=None, expect=None)
+
+
+def _agents(agents: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
+    out = [new if a == old else a for a in agents]
+    if new not in out:
+        out.append(new)
+    return tuple(dict.fromkeys(out))
+
+
+def _switch(server: ProtectedServer, p: str, s: str) -> ProtectedServer:
+    """Start-DPMSwitchProtection on s for every data source of the server with primary p."""
+    return replace(
+        server,
+        agents=_agents(server.agents, p, s),
+        datasources=tuple(
+            replace(ds, primary=s, mode="switched", switched_from=p, secondary=None)
+            if ds.primary == p and not ds.switched
+            else ds
+            for ds in server.datasources
+        ),
+    )
+
+
+def _switch_back(server: ProtectedServer, s: str, p: str) -> ProtectedServer:
+    """Take ownership on p again; s protects p's replicas as the secondary once more."""
+    return replace(
+        server,
+        agents=_agents(server.agents, s, p),
+        datasources=tuple(
+            replace(ds, primary=p, mode="normal", switched_from=None, secondary=s)
+            if ds.primary == s and ds.switched and ds.switched_from == p
+            else ds
+            for ds in server.datasources
+        ),
+    )
+
+
+def _move(topology: Topology, dpms: dict, server: ProtectedServer, a: Action):
+    """Move (or new-dpm): every data source with primary `from` gets primary `to`.
+
+    The old secondary keeps the replica it held (an inactive data source on it).
+    """
+    p, n = a.from_, a.to
+    moved = []
+    for ds in server.datasources:
+        if ds.primary == p:
+            if ds.secondary is not None and ds.secondary in dpms and not ds.switched:
+                old = dpms[ds.secondary]
+                entry = InactiveReplica(ds.id, p)
+                if entry not in old.inactive:
+                    dpms[ds.secondary] = replace(old, inactive=(*old.inactive, entry))
+            moved.append(
+                replace(
+                    ds,
+                    primary=n,
+                    mode="normal",
+                    switched_from=None,
+                    secondary=move_secondary(topology, n, ds),
+                )
+            )
+        else:
+            moved.append(ds)
+    return replace(server, agents=_agents(server.agents, p, n), datasources=tuple(moved)), dpms

@@ -1,0 +1,97 @@
+"""suggest-move output: plans as JSON/YAML documents or as text an administrator can follow."""
+
+from __future__ import annotations
+
+import io
+
+import yaml
+from rich.console import Console
+from rich.text import Text
+
+from dpmsmt.render.json import SCHEMA, dumps
+
+__all__ = ["render_json", "render_text", "render_yaml", "suggestion_json"]
+
+
+def suggestion_json(s, command: str = "suggest-move") -> dict:
+    return {
+        "schema": SCHEMA,
+        "command": command,
+        "file": s.file,
+        "failed": list(s.failed),
+        "removed": list(s.removed),
+        "preexisting": list(s.preexisting),
+        "optimal": s.optimal,
+        "plans": [p.to_json() for p in s.plans],
+    }
+
+
+def render_json(s) -> str:
+    return dumps(suggestion_json(s))
+
+
+def render_yaml(s) -> str:
+    return yaml.safe_dump(suggestion_json(s), sort_keys=True, allow_unicode=True, width=100)
+
+
+def render_text(s, *, color: bool = False) -> str:
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        force_terminal=color,
+        no_color=not color,
+        width=100,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+    def line(*parts) -> None:
+        """Print styled parts; data is never parsed as markup (names contain `[` and `\\`)."""
+        console.print(Text.assemble(*[(p, "") if isinstance(p, str) else p for p in parts]))
+
+    failed = ", ".join(s.failed) or "none"
+    removed = ", ".join(s.removed) or "none"
+    line((s.file, "bold"), f": failed {failed}; removed {removed}")
+    if s.preexisting:
+        line(
+            (
+                f"{len(s.preexisting)} error(s) the estate had before the failure do not block a plan",
+                "dim",
+            )
+        )
+    if not s.plans:
+        line(("no plan found", "bold red"))
+    for p in s.plans:
+        status = ("complete", "green") if p.complete else ("partial", "red")
+        cost = ", ".join(f"{k} {v}" for k, v in p.cost.items())
+        line()
+        line((f"Plan {p.rank}", "bold"), " (", status, f"): {cost}")
+        for phase, actions in (("now ", p.immediate), ("then", p.final)):
+            for a in actions:
+                line("  ", (phase, "cyan"), " ", _describe(a))
+                for step in a.steps:
+                    line(f"        - {step}")
+        for key, values in p.loses.items():
+            if values:
+                line("  ", (f"loses {key.replace('_', ' ')}", "yellow"), ": ", ", ".join(values))
+        for ds, rules in p.blocked_by.items():
+            why = ", ".join(rules) or "no allowed action applies"
+            line("  ", ("unprotected", "red"), f" {ds}: blocked by {why}")
+    if not s.optimal:
+        line()
+        line(("the solver's time limit was reached: these plans may not be the best", "yellow"))
+    return buf.getvalue()
+
+
+def _describe(a) -> str:
+    if a.action == "rebuild":
+        return f"rebuild {a.dpm} with the same name and version, restoring its database"
+    if a.action == "reassign-secondary":
+        return f"make {a.to} the secondary of {a.dpm} (instead of {a.from_})"
+    verbs = {
+        "switch": "switch protection of {s} from {f} to its secondary {t}",
+        "switch-back": "switch {s} back from {f} to {t}",
+        "move": "move {s} from {f} to {t}",
+        "new-dpm": "move {s} from {f} to a new DPM server {t}",
+    }
+    return verbs[a.action].format(s=a.server, f=a.from_, t=a.to)
