@@ -414,7 +414,8 @@ class _Problem:
                     server.cluster,
                     tuple(
                         sorted(
-                            (_facts(ds, (), False), ds.primary == p) for ds in server.datasources
+                            ((_facts(ds, (), False), ds.primary == p) for ds in server.datasources),
+                            key=repr,
                         )
                     ),
                 )
@@ -545,6 +546,17 @@ class _Problem:
             cons.append(z3.Not(z3.And(rb_now[p], rb_final[p])))
             cons.append(z3.Implies(z3.Or(rb_now[p], rb_final[p]), legal))
         cost = {c: [] for c in CRITERIA}
+
+        def up_final(x: str | None) -> z3.BoolRef:
+            """Whether DPM server x is up in the final state (a failed one only if rebuilt)."""
+            if x is None:
+                return z3.BoolVal(False)
+            if x not in self.down:
+                return z3.BoolVal(True)
+            if x in rb_now:
+                return z3.Or(rb_now[x], rb_final[x])
+            return z3.BoolVal(False)
+
         loads = self._base_loads()
         load_terms: dict[str, list] = {d: [] for d in loads}
         new_used: dict[str, list] = {}
@@ -574,14 +586,12 @@ class _Problem:
                 final = fin if fin is not None else imm
                 cost["history_broken"].append(c * self.legal.history_broken(server, final, view))
                 cost["exposure"].append(c * EXPOSURE[opt.kind] * g.datasources)
-                lost = sum(
-                    1
+                lost = [
+                    z3.If(up_final(a.secondary), 0, 1)
                     for b, a in zip(server.datasources, final.datasources, strict=True)
-                    if b.primary == g.p
-                    and b.secondary is not None
-                    and (a.secondary is None or not view.topology.dpm_servers[a.secondary].up)
-                )
-                cost["secondary_lost"].append(c * lost)
+                    if b.primary == g.p and b.secondary is not None
+                ]
+                cost["secondary_lost"].append(c * z3.Sum([z3.IntVal(0), *lost]))
                 if opt.kind != "rebuild":
                     cost["repointed"].append(c)
                 if opt.kind == "new-dpm":

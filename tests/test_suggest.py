@@ -1,0 +1,276 @@
+"""suggest-move: every action offered where its precondition holds and absent where it does not,
+the seed's documented options, explanations of blocked data sources, --apply, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import dpmsmt
+from dpmsmt.cli import main
+from dpmsmt.synth import synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "models" / "seed" / "before.yaml"
+
+
+def seed():
+    return dpmsmt.load(SEED)
+
+
+def actions_of(plans):
+    return [{(a.action, a.server or a.dpm, a.from_, a.to) for a in p.actions} for p in plans]
+
+
+def all_actions(plans):
+    return set().union(*actions_of(plans)) if plans else set()
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+# -- the seed ---------------------------------------------------------------------------------
+
+
+def test_seed_dpm1_failed_offers_only_documented_options():
+    result = synthesize(seed(), failed=["DPM1"], top=10)
+    assert result.complete and result.optimal
+    first = result.plans[0]
+    # switch now, rebuild DPM1, switch back: keeps history and secondary protection
+    assert [(a.action, a.server or a.dpm) for a in first.immediate] == [("switch", "Server1")]
+    assert [(a.action, a.server or a.dpm) for a in first.final] == [
+        ("rebuild", "DPM1"),
+        ("switch-back", "Server1"),
+    ]
+    assert first.cost == {
+        "unprotected": 0,
+        "history_broken": 0,
+        "exposure": 1,
+        "secondary_lost": 0,
+        "new_servers": 0,
+        "rebuilds": 1,
+        "repointed": 1,
+        "max_load": 2,
+    }
+    seen = all_actions(result.plans)
+    kinds = {a[0] for a in seen}
+    assert kinds <= {"switch", "switch-back", "rebuild", "move", "new-dpm"}
+    assert ("switch", "Server1", "DPM1", "DPM3") in seen
+    assert ("new-dpm", "Server1", "DPM1", "NEW-DPM-1") in seen
+    # never scenario 1 (to DPM2, which DPM3 knows) nor scenario 2 (DPM3 as an ordinary primary)
+    assert not {a for a in seen if a[0] == "move" and a[3] in ("DPM2", "DPM3")}
+
+
+def test_seed_move_to_a_dpm_the_secondary_does_not_know_is_offered():
+    t = dpmsmt.loads(
+        SEED.read_text()
+        .replace("servers:\n  Server1:", "servers:\n  Server1:", 1)
+        .replace("dpm_servers:\n", 'dpm_servers:\n  DPM4:\n    version: "4.2.1092.0"\n', 1),
+        file="seed4.yaml",
+    )
+    result = synthesize(t, failed=["DPM1"], top=10, allow=["move"])
+    assert all_actions(result.plans) == {("move", "Server1", "DPM1", "DPM4")}
+    plan = result.plans[0]
+    assert plan.complete and plan.cost["history_broken"] == 1
+    # DPM3 keeps the replica it held as an inactive data source, and the single snapshot is clean
+    final = plan.final_state
+    assert [(e.datasource, e.from_) for e in final.dpm_servers["DPM3"].inactive] == [
+        ("Server1/D:\\", "DPM1")
+    ]
+    assert dpmsmt.check(final, before=t).verdict == "valid"
+
+
+def test_seed_only_moves_allowed_explains_the_block():
+    result = synthesize(seed(), failed=["DPM1"], allow=["move"])
+    assert not result.complete
+    plan = result.plans[0]
+    assert plan.unprotected == ("Server1/D:\\",)
+    assert plan.blocked_by == {"Server1/D:\\": ["NO-MOVE-UNDER-SECONDARY"]}
+
+
+def test_dpm3_failed_offers_reassign_secondary_for_dpm1_and_dpm2():
+    result = synthesize(seed(), failed=["DPM3"], top=5)
+    first = result.plans[0]
+    assert {(a.action, a.dpm, a.from_) for a in first.actions} == {
+        ("reassign-secondary", "DPM1", "DPM3"),
+        ("reassign-secondary", "DPM2", "DPM3"),
+    }
+    assert first.cost["secondary_lost"] == 0
+    assert dpmsmt.check(first.final_state).verdict == "valid"
+
+
+# -- each action: offered, and blocked by its precondition -------------------------------------
+
+NO_SECONDARY = """
+dpmsmt: 1
+dpm_servers:
+  DPM1: {version: "10.19.58.0", database: {backup: azure, sql: remote}}
+  DPM2: {version: "10.19.58.0"}
+servers:
+  S1: {agent: DPM1, datasources: [{name: 'C:\\'}]}
+"""
+
+
+def test_switch_needs_a_secondary():
+    t = dpmsmt.loads(NO_SECONDARY, file="t.yaml")
+    kinds = {a[0] for a in all_actions(synthesize(t, failed=["DPM1"], top=10).plans)}
+    assert "switch" not in kinds and "switch-back" not in kinds
+    # with nothing protecting DPM1, a move anywhere is legal
+    assert "move" in kinds
+
+
+def test_switch_needs_the_secondary_up():
+    kinds = {a[0] for a in all_actions(synthesize(seed(), failed=["DPM1", "DPM3"], top=10).plans)}
+    assert "switch" not in kinds
+
+
+def test_rebuild_offered_with_a_surviving_backup_and_blocked_without():
+    assert ("rebuild", "DPM1", None, None) in all_actions(
+        synthesize(seed(), failed=["DPM1"], top=10).plans
+    )
+    # DPM1 backs its database up to its secondary DPM3; with DPM3 down too, no backup survives
+    both = all_actions(synthesize(seed(), failed=["DPM1", "DPM3"], top=10).plans)
+    assert ("rebuild", "DPM1", None, None) not in both
+    # a removed server never comes back
+    removed = all_actions(synthesize(seed(), removed=["DPM1"], top=10).plans)
+    assert not {a for a in removed if a[0] in ("rebuild", "switch-back")}
+
+
+def test_switch_back_only_after_a_rebuild():
+    with_rebuild = synthesize(seed(), failed=["DPM1"], top=10).plans
+    assert any(a.action == "switch-back" for p in with_rebuild for a in p.final)
+    without = synthesize(seed(), failed=["DPM1"], top=10, allow=["switch", "switch-back"]).plans
+    assert not any(a.action == "switch-back" for p in without for a in p.actions)
+
+
+def test_new_dpm_offered_and_excluded_by_allow():
+    assert any(
+        a[0] == "new-dpm" for a in all_actions(synthesize(seed(), failed=["DPM1"], top=10).plans)
+    )
+    assert not any(
+        a[0] == "new-dpm"
+        for a in all_actions(synthesize(seed(), failed=["DPM1"], top=10, allow=["switch"]).plans)
+    )
+
+
+MABS_ONLY = """
+dpmsmt: 1
+dpm_servers:
+  DPM1: {version: "10.19.58.0"}
+  DPM3: {version: "10.19.58.0", protects: [DPM1]}
+  MABS1: {version: "10.19.58.0", kind: mabs}
+  OLD: {version: "5.1.363.0"}
+servers:
+  S1: {agent: DPM1, datasources: [{name: 'C:\\', secondary: DPM3}]}
+"""
+
+
+def test_reassign_secondary_blocked_by_mabs_and_versions():
+    t = dpmsmt.loads(MABS_ONLY, file="t.yaml")
+    result = synthesize(t, failed=["DPM3"], top=10)
+    # MABS cannot be a secondary, OLD runs another version: no new secondary for DPM1
+    assert not any(a[0] == "reassign-secondary" for a in all_actions(result.plans))
+    assert result.plans[0].cost["secondary_lost"] == 1
+    t2 = dpmsmt.loads(
+        MABS_ONLY.replace('OLD: {version: "5.1.363.0"}', 'NEW: {version: "10.19.58.0"}')
+    )
+    offered = all_actions(synthesize(t2, failed=["DPM3"], top=10).plans)
+    assert ("reassign-secondary", "DPM1", "DPM3", "NEW") in offered
+
+
+# -- ranking, determinism and the CLI ---------------------------------------------------------
+
+
+def test_rank_reorders_criteria():
+    default = synthesize(seed(), failed=["DPM1"], top=1).plans[0]
+    fewer_rebuilds = synthesize(seed(), failed=["DPM1"], top=1, rank=["rebuilds"]).plans[0]
+    assert default.cost["rebuilds"] == 1
+    assert fewer_rebuilds.cost["rebuilds"] == 0
+
+
+def test_top_plans_differ_and_json_is_deterministic(capsys):
+    code, out1, _ = run(
+        ["suggest-move", str(SEED), "--fail", "DPM1", "--format", "json", "--top", "4"], capsys
+    )
+    code2, out2, _ = run(
+        ["suggest-move", str(SEED), "--fail", "DPM1", "--format", "json", "--top", "4"], capsys
+    )
+    assert code == code2 == 0
+    assert out1 == out2
+    doc = json.loads(out1)
+    assert doc["schema"] == "dpmsmt/1" and doc["command"] == "suggest-move"
+    assert doc["failed"] == ["DPM1"] and doc["optimal"] is True
+    keys = [json.dumps(p["actions"], sort_keys=True) for p in doc["plans"]]
+    assert len(set(keys)) == len(keys) == 4
+    assert [p["rank"] for p in doc["plans"]] == [1, 2, 3, 4]
+    for action in doc["plans"][0]["actions"]:
+        assert action["steps"]
+
+
+def test_apply_writes_a_state_that_passes_check(tmp_path, capsys):
+    out = tmp_path / "after.yaml"
+    code, _, err = run(
+        ["suggest-move", str(SEED), "--fail", "DPM1", "--apply", "2", "--output", str(out)], capsys
+    )
+    assert code == 0 and "wrote plan 2" in err
+    code, _, _ = run(["check", str(out), "--before", str(SEED)], capsys)
+    assert code == 0
+    # an existing file is not overwritten without --force
+    code, _, err = run(
+        ["suggest-move", str(SEED), "--fail", "DPM1", "--apply", "1", "--output", str(out)], capsys
+    )
+    assert code == 2 and err.startswith("dpmsmt: error: --output") and err.count("\n") == 1
+    code, _, _ = run(
+        [
+            "suggest-move",
+            str(SEED),
+            "--fail",
+            "DPM1",
+            "--apply",
+            "1",
+            "--output",
+            str(out),
+            "--force",
+        ],
+        capsys,
+    )
+    assert code == 0
+
+
+def test_cli_exit_codes(capsys):
+    assert run(["suggest-move", str(SEED), "--fail", "DPM1"], capsys)[0] == 0
+    assert run(["suggest-move", str(SEED), "--fail", "DPM1", "--allow", "move"], capsys)[0] == 1
+    for bad in (
+        ["--fail", "DPM9"],
+        ["--allow", "teleport", "--fail", "DPM1"],
+        ["--rank", "speed", "--fail", "DPM1"],
+        [],
+    ):
+        code, _, err = run(["suggest-move", str(SEED), *bad], capsys)
+        assert code == 2 and err.startswith("dpmsmt: error: ") and err.count("\n") == 1
+
+
+def test_cli_yaml_and_text(capsys):
+    import yaml
+
+    code, out, _ = run(
+        ["suggest-move", str(SEED), "--fail", "DPM1", "--format", "yaml", "--top", "1"], capsys
+    )
+    assert code == 0 and yaml.safe_load(out)["plans"][0]["rank"] == 1
+    code, out, _ = run(
+        ["suggest-move", str(SEED), "--fail", "DPM1", "--top", "1", "--no-color"], capsys
+    )
+    assert "Start-DPMSwitchProtection" in out and "DpmSync -RestoreDb" in out
+
+
+def test_failed_server_in_file_is_picked_up():
+    t = dpmsmt.load(ROOT / "models" / "seed" / "dpm1-failed.yaml")
+    result = synthesize(t, top=1)
+    assert result.failed == ("DPM1",)
+    assert result.plans[0].complete
