@@ -53,11 +53,11 @@ class Action:
         return out
 
 
-def move_secondary(topology: Topology, target: str, ds: DataSource) -> str | None:
+def move_secondary(topology: Topology, target: str, ds: DataSource, protectors=None) -> str | None:
     """The secondary a data source gets when it moves to `target` (rules.md, `move`):
     `target`'s protector where it has exactly one, up, with `replicas` in the target's scope,
     and no rule forbids a secondary (dedup, scaled-out Hyper-V, a replica policy it breaks)."""
-    protectors = topology.protectors.get(target, ())
+    protectors = (protectors if protectors is not None else topology.protectors).get(target, ())
     if len(protectors) != 1 or ds.dedup or ds.hyperv_scale_out:
         return None
     s = protectors[0]
@@ -86,8 +86,10 @@ def apply_actions(topology: Topology, actions) -> Topology:
     """The topology after `actions`, in order (a new object; the input is not changed)."""
     dpms = dict(topology.dpm_servers)
     servers = dict(topology.servers)
+    protectors = topology.protectors  # who protects whom changes only with reassign-secondary
     for a in actions:
         current = replace(topology, dpm_servers=dpms, servers=servers)
+        current.__dict__["protectors"] = protectors
         if a.action == "rebuild":
             dpms[a.dpm] = replace(dpms[a.dpm], status="up", failure=None)
         elif a.action == "reassign-secondary":
@@ -96,6 +98,7 @@ def apply_actions(topology: Topology, actions) -> Topology:
                 dpms[a.from_] = replace(old, protects=tuple(y for y in old.protects if y != a.dpm))
             new = dpms[a.to]
             dpms[a.to] = replace(new, protects=(*new.protects, a.dpm))
+            protectors = replace(topology, dpm_servers=dpms).protectors
             for name, s in list(servers.items()):
                 if any(ds.primary == a.dpm and ds.secondary == a.from_ for ds in s.datasources):
                     servers[name] = replace(
@@ -111,6 +114,7 @@ def apply_actions(topology: Topology, actions) -> Topology:
             if a.to not in dpms:
                 dpms[a.to] = DpmServer(name=a.to, version=a.version or "0")
             current = replace(topology, dpm_servers=dpms, servers=servers)
+            current.__dict__["protectors"] = protectors
             servers[a.server], dpms = _move(current, dpms, servers[a.server], a)
         elif a.action == "move":
             servers[a.server], dpms = _move(current, dpms, servers[a.server], a)
@@ -178,7 +182,7 @@ def _move(topology: Topology, dpms: dict, server: ProtectedServer, a: Action):
                     primary=n,
                     mode="normal",
                     switched_from=None,
-                    secondary=move_secondary(topology, n, ds),
+                    secondary=move_secondary(topology, n, ds, topology.protectors),
                 )
             )
         else:

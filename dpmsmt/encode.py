@@ -441,6 +441,12 @@ class ChangeView:
 
     def knows(self, s: str) -> frozenset[str]:
         """`knows(s)` over both snapshots, as canonical names."""
+        cache = self.__dict__.setdefault("_knows", {})
+        if s not in cache:
+            cache[s] = self._knows_uncached(s)
+        return cache[s]
+
+    def _knows_uncached(self, s: str) -> frozenset[str]:
         out = (
             {canon(n) for n in self.before.knows(s)}
             if s in self.before.topology.dpm_servers

@@ -19,9 +19,11 @@ and proved legal by `check` on its states before it is shown.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+import networkx as nx
 import z3
 
 from dpmsmt.actions import Action, apply_actions
@@ -45,6 +47,7 @@ CRITERIA = (
 )
 EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4, "none": 0}
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
+MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
 
 
@@ -191,29 +194,35 @@ class _Group:
 
 
 class _Legality:
-    """Grounds error rules over hypothetical data sources, as `check` grounds real ones."""
+    """Grounds error rules over hypothetical data sources, as `check` grounds real ones.
 
-    def __init__(self, failure: _Failure, profile: str):
+    Every grounded formula becomes a named Boolean definition in one SMT-LIB text (shared by all
+    options: equal facts give one Boolean), which the optimizer and the explanation solver load
+    with `from_string`; options refer to the Booleans by name.
+    """
+
+    def __init__(self, failure: _Failure, profile: str, pre_ds: set[tuple[str, str]]):
         self.failure = failure
         self.profile = profile
+        self.pre_ds = pre_ds  # (rule id, data source id) of errors the estate already had
         self.grounder = Grounder()
         self.before_view = View(failure.state, profile)
         rules = [r for r in all_rules() if r.scope is not None and r.id not in IGNORED]
         self.static_rules = [
-            r for r in rules if r.scope is Scope.DATASOURCE and r.severity.get(profile) is not None
+            r
+            for r in rules
+            if r.scope is Scope.DATASOURCE and r.severity_in(profile) is Severity.ERROR
         ]
         self.change_rules = [
             r
             for r in rules
-            if r.scope is Scope.CHANGE_DATASOURCE and r.severity.get(profile) is not None
+            if r.scope is Scope.CHANGE_DATASOURCE and r.severity_in(profile) is Severity.ERROR
         ]
         self.history = get("HISTORY-LEFT-BEHIND")
         self._views: dict[tuple, View] = {}
-        self._cache: dict[str, z3.BoolRef] = {}
-        self.pre: set[str] = set()
-
-    def preexisting_for(self, pre: set[str]) -> None:
-        self.pre = pre
+        self._truth: dict[str, bool] = {}
+        self._changes: dict[int, ChangeView] = {}
+        self._truth_size = -1
 
     def view(self, up: frozenset[str], new: tuple[str, str] | None) -> View:
         """A view of the estate where the failed servers in `up` are rebuilt (and a new DPM)."""
@@ -227,55 +236,78 @@ class _Legality:
             self._views[key] = View(replace(self.failure.state, dpm_servers=dpms), self.profile)
         return self._views[key]
 
-    def formula(self, server: ProtectedServer, after: ProtectedServer, view: View) -> z3.BoolRef:
-        """The error rules that must hold for the server's data sources after an option."""
-        parts: list[z3.BoolRef] = []
-        switched = any(ds.switched for ds in after.datasources)
+    def name(self, rule, facts) -> str:
+        return self.grounder.add(rule, facts)[0]
+
+    def _change(self, server: ProtectedServer, after: ProtectedServer, view: View) -> ChangeView:
+        """A change view of one server's data sources; the name index and `knows` are shared by
+        every option that uses `view` (a shallow copy shares their caches)."""
+        base = self._changes.get(id(view))
+        if base is None:
+            base = self._changes[id(view)] = ChangeView(self.before_view, view)
+            base.__dict__["_knows"] = {}
+            _ = base.index
         befores = {ds.name: ds for ds in server.datasources}
-        change = ChangeView(self.before_view, view)
-        pairs = [DsChange(befores[ds.name], ds) for ds in after.datasources]
-        change.__dict__["datasources"] = pairs
+        change = copy.copy(base)
+        change.__dict__["datasources"] = [
+            DsChange(befores[ds.name], ds) for ds in after.datasources
+        ]
+        return change
+
+    def rule_terms(
+        self, server: ProtectedServer, after: ProtectedServer, view: View
+    ) -> dict[str, list[str]]:
+        """Rule id -> the Booleans (by name) that must hold for the server after an option."""
+        out: dict[str, list[str]] = {}
+        switched = any(ds.switched for ds in after.datasources)
+        seen: set[tuple] = set()
         for ds in after.datasources:
             facts = _facts(ds, after.agents, switched)
             for rule in self.static_rules:
-                if rule.severity_in(self.profile) is not Severity.ERROR:
+                key = (rule.id, facts)
+                if key in seen or (rule.id, ds.id) in self.pre_ds:
                     continue
-                if (
-                    _safe(rule, view, ds)
-                    and fingerprint(rule.id, rule.entities(view, ds)) in self.pre
-                ):
-                    continue
-                parts.append(self._parse(self.grounder.ground(rule, rule.reads(view, facts))))
+                seen.add(key)
+                out.setdefault(rule.id, []).append(self.name(rule, rule.reads(view, facts)))
+        change = self._change(server, after, view)
         for rule in self.change_rules:
-            if rule.severity_in(self.profile) is not Severity.ERROR:
-                continue
             for instance in rule.instances(change):
-                parts.append(self._parse(self.grounder.ground(rule, rule.reads(change, instance))))
-        return z3.And(parts) if parts else z3.BoolVal(True)
+                names = out.setdefault(rule.id, [])
+                name = self.name(rule, rule.reads(change, instance))
+                if name not in names:
+                    names.append(name)
+        return out
+
+    def names(self, server: ProtectedServer, after: ProtectedServer, view: View) -> list[str]:
+        """The Booleans of every error rule instance the server has after an option."""
+        return sorted({n for ns in self.rule_terms(server, after, view).values() for n in ns})
 
     def history_broken(
         self, server: ProtectedServer, after: ProtectedServer, view: View
     ) -> z3.ArithRef:
-        befores = {ds.name: ds for ds in server.datasources}
-        change = ChangeView(self.before_view, view)
-        change.__dict__["datasources"] = [
-            DsChange(befores[ds.name], ds) for ds in after.datasources
-        ]
-        terms = [
-            z3.If(
-                self._parse(self.grounder.ground(self.history, self.history.reads(change, c))), 0, 1
-            )
-            for c in change.datasources
-            if c.before.primary != c.after.primary or c.before.primary in self.failure.failed
-        ]
+        """How many of the server's data sources start a new recovery-point chain."""
+        change = self._change(server, after, view)
+        counts: dict[str, int] = {}
+        for c in change.datasources:
+            if c.before.primary != c.after.primary or c.before.primary in self.failure.failed:
+                name = self.name(self.history, self.history.reads(change, c))
+                counts[name] = counts.get(name, 0) + 1
+        terms = [z3.If(z3.Bool(n), 0, k) for n, k in sorted(counts.items())]
         return z3.Sum(terms) if terms else z3.IntVal(0)
 
-    def _parse(self, text: str) -> z3.BoolRef:
-        found = self._cache.get(text)
-        if found is None:
-            found = z3.parse_smt2_string(f"(assert {text})")[0]
-            self._cache[text] = found
-        return found
+    def definitions(self) -> str:
+        return self.grounder.smtlib()
+
+    def truth(self) -> dict[str, bool]:
+        """Solve every grounded formula so far (one `check`): which rule instances hold.
+
+        The optimizer still gets the formulas; this presolve only drops options that Z3 has
+        already shown illegal, so that no variable is made for them.
+        """
+        if self._truth_size != self.grounder.size:
+            self._truth = self.grounder.solve(None)
+            self._truth_size = self.grounder.size
+        return self._truth
 
 
 def _safe(rule, view, ds) -> bool:
@@ -361,12 +393,10 @@ def synthesize(
     failure = _failure(topology, failed, removed)
     profile = topology.profile
     pre_report = check(failure.before, timeout=timeout)
-    preexisting = {
-        f.fingerprint
-        for f in pre_report.findings
-        if f.severity is Severity.ERROR and f.rule not in IGNORED
-    }
-    problem = _Problem(failure, profile, preexisting, allowed, order)
+    errors = [f for f in pre_report.errors if f.rule not in IGNORED]
+    preexisting = {f.fingerprint for f in errors}
+    pre_ds = {(f.rule, f.entities["datasource"]) for f in errors if "datasource" in f.entities}
+    problem = _Problem(failure, profile, preexisting, pre_ds, allowed, order)
     plans, optimal = problem.solve(top, timeout)
     return Suggestion(
         file=topology.file,
@@ -379,18 +409,23 @@ def synthesize(
 
 
 class _Problem:
-    def __init__(self, failure: _Failure, profile: str, pre: set[str], allowed, order):
+    def __init__(self, failure: _Failure, profile: str, pre: set[str], pre_ds: set, allowed, order):
         self.failure = failure
         self.profile = profile
         self.pre = pre
         self.allowed = allowed
         self.order = order
-        self.legal = _Legality(failure, profile)
-        self.legal.preexisting_for(pre)
+        self.legal = _Legality(failure, profile, pre_ds)
         self.state = failure.state
         self.down = set(failure.failed) | set(failure.removed)
         self.groups = self._groups()
-        self.rebuildable = self._rebuildable()
+        self.rebuild_terms = self._rebuild_terms()
+        truth = self.legal.truth()
+        self.rebuildable = {
+            p: True
+            for p, terms in self.rebuild_terms.items()
+            if all(truth[n] for ns in terms.values() for n in ns)
+        }
         self.reassign = self._reassign_options()
         self.touched = self._touched()
 
@@ -431,26 +466,33 @@ class _Problem:
                 g.servers.append(name)
         return sorted(groups.values(), key=lambda g: (canon(g.p), canon(g.servers[0])))
 
-    def _rebuildable(self) -> dict[str, z3.BoolRef]:
-        """Failed servers and the change-rule formulas (REBUILD-*, REMOVED-IS-GONE) of bringing
-        each back up."""
-        out = {}
+    def _rebuild_terms(self) -> dict[str, dict[str, list[str]]]:
+        """Down server -> the change rules (REBUILD-*, REMOVED-IS-GONE) of bringing it back up,
+        as rule id -> Booleans."""
+        out: dict[str, dict[str, list[str]]] = {}
         if not self.ok("rebuild"):
             return out
-        grounder = self.legal.grounder
         for p in sorted(self.down, key=canon):
             after = self.legal.view(frozenset({p}), None)
             change = ChangeView(self.legal.before_view, after)
-            parts = []
-            for rule in all_rules():
-                if (
-                    rule.scope is Scope.CHANGE_DPM
-                    and rule.severity_in(self.profile) is Severity.ERROR
-                ):
-                    parts.append(
-                        self.legal._parse(grounder.ground(rule, rule.reads(change, (p, p))))
-                    )
-            out[p] = z3.And(parts)
+            out[p] = {
+                rule.id: [self.legal.name(rule, rule.reads(change, (p, p)))]
+                for rule in all_rules()
+                if rule.scope is Scope.CHANGE_DPM
+                and rule.severity_in(self.profile) is Severity.ERROR
+            }
+        return out
+
+    def _option_terms(self, g: _Group, opt: _Option, imm, fin, view) -> dict[str, list[str]]:
+        """Rule id -> Booleans that must hold for the group's server to take an option."""
+        server = self.state.servers[g.servers[0]]
+        out = self.legal.rule_terms(server, imm, view)
+        if fin is not None:
+            for rule_id, names in self.legal.rule_terms(server, fin, view).items():
+                out.setdefault(rule_id, []).extend(n for n in names if n not in out[rule_id])
+        if opt.kind in ("rebuild", "switch-back"):
+            for rule_id, names in self.rebuild_terms[g.p].items():
+                out.setdefault(rule_id, []).extend(names)
         return out
 
     def _reassign_options(self) -> dict[str, list[str]]:
@@ -481,7 +523,7 @@ class _Problem:
                 self._one(server), [Action("switch", server=server.name, from_=p, to=s)]
             )
             out.append((_Option("switch", s), switched.servers[server.name], None, base_view))
-            if p in self.rebuildable and self.ok("switch-back"):
+            if p in self.rebuild_terms and self.ok("switch-back"):
                 back = apply_actions(
                     switched,
                     [
@@ -497,7 +539,7 @@ class _Problem:
                         self.legal.view(frozenset({p}), None),
                     )
                 )
-        if p in self.rebuildable:
+        if p in self.rebuild_terms:
             out.append((_Option("rebuild", p), server, None, self.legal.view(frozenset({p}), None)))
         if self.ok("move"):
             for n in sorted(self.state.dpm_servers, key=canon):
@@ -517,7 +559,10 @@ class _Problem:
         return out
 
     def _one(self, server: ProtectedServer) -> Topology:
-        return replace(self.state, servers={server.name: server})
+        """The failure state with only this server (its DPM servers, and their protectors)."""
+        one = replace(self.state, servers={server.name: server})
+        one.__dict__["protectors"] = self.state.protectors  # same DPM servers: same protectors
+        return one
 
     def _new_name(self, p: str) -> str:
         """The placeholder name of the new DPM server that takes p's servers (one per p)."""
@@ -542,9 +587,12 @@ class _Problem:
             p: z3.Bool(f"rebuild_final!{i}")
             for i, p in enumerate(sorted(self.rebuildable, key=canon))
         }
-        for p, legal in self.rebuildable.items():
+        for p in self.rebuildable:
+            names = [n for ns in self.rebuild_terms[p].values() for n in ns]
             cons.append(z3.Not(z3.And(rb_now[p], rb_final[p])))
-            cons.append(z3.Implies(z3.Or(rb_now[p], rb_final[p]), legal))
+            cons.append(
+                z3.Implies(z3.Or(rb_now[p], rb_final[p]), z3.And([z3.Bool(n) for n in names]))
+            )
         cost = {c: [] for c in CRITERIA}
 
         def up_final(x: str | None) -> z3.BoolRef:
@@ -560,12 +608,17 @@ class _Problem:
         loads = self._base_loads()
         load_terms: dict[str, list] = {d: [] for d in loads}
         new_used: dict[str, list] = {}
+        reassign_names = {
+            (y, t): self._reassign_legal(y, t) for y, ts in self.reassign.items() for t in ts
+        }
+        candidates = self._legal_options(loads)
+        truth = self.legal.truth()
         for gi, g in enumerate(self.groups):
             server = self.state.servers[g.servers[0]]
-            options = self._options(g)
+            options = candidates[gi]
             none = _Option("none")
             total = []
-            for opt, imm, fin, view in [*options, (none, None, None, None)]:
+            for opt, imm, fin, view, names in [*options, (none, None, None, None, ())]:
                 c = z3.Int(f"count!{gi}!{opt.kind}!{opt.target or ''}")
                 counts[(gi, opt)] = c
                 info[(gi, opt)] = (imm, fin)
@@ -575,9 +628,7 @@ class _Problem:
                     cost["unprotected"].append(c * g.datasources)
                     cost["secondary_lost"].append(c * 0)
                     continue
-                legal = self.legal.formula(server, imm, view)
-                if fin is not None:
-                    legal = z3.And(legal, self.legal.formula(server, fin, view))
+                legal = z3.And([z3.Bool(n) for n in names]) if names else z3.BoolVal(True)
                 cons.append(z3.Implies(c > 0, legal))
                 if opt.kind == "rebuild":
                     cons.append(z3.Implies(c > 0, rb_now[g.p]))
@@ -597,15 +648,15 @@ class _Problem:
                 if opt.kind == "new-dpm":
                     new_used.setdefault(opt.target, []).append(c)
                     load_terms.setdefault(opt.target, [])
-                for ds in final.datasources:
-                    if (
-                        ds.primary is not None
-                        and ds.primary in load_terms
-                        and any(b.primary == g.p and b.name == ds.name for b in server.datasources)
-                    ):
-                        load_terms[ds.primary].append(c)
+                held: dict[str, int] = {}  # what each DPM server holds of this server's sources
+                for b, ds in zip(server.datasources, final.datasources, strict=True):
+                    if b.primary == g.p and ds.primary is not None:
+                        held[ds.primary] = held.get(ds.primary, 0) + 1
                         if ds.secondary is not None and ds.secondary != ds.primary:
-                            load_terms[ds.secondary].append(c)
+                            held[ds.secondary] = held.get(ds.secondary, 0) + 1
+                for d, k in held.items():
+                    if d in load_terms:
+                        load_terms[d].append(c * k)
             cons.append(z3.Sum(total) == len(g.servers))
             for p in self.rebuildable:
                 if p == g.p:
@@ -617,12 +668,13 @@ class _Problem:
             cons.append(z3.Implies(rb_final[p], z3.Sum(backs) > 0 if backs else z3.BoolVal(False)))
         # reassign-secondary: one new secondary at most per DPM server whose secondary is down
         reassign: dict[tuple[str, str], z3.BoolRef] = {}
-        for yi, (y, targets) in enumerate(self.reassign.items()):
+        for yi, (y, all_targets) in enumerate(self.reassign.items()):
             choice = []
+            targets = [t for t in all_targets if all(truth[n] for n in reassign_names[(y, t)])]
             for ti, t in enumerate(targets):
                 v = z3.Bool(f"reassign!{yi}!{ti}")
-                legal = self._reassign_legal(y, t)
-                cons.append(z3.Implies(v, legal))
+                names = reassign_names[(y, t)]
+                cons.append(z3.Implies(v, z3.And([z3.Bool(n) for n in names]) if names else True))
                 reassign[(y, t)] = v
                 choice.append(v)
             cons.append(z3.AtMost(*choice, 1) if len(choice) > 1 else z3.BoolVal(True))
@@ -652,8 +704,50 @@ class _Problem:
                 cons.append(max_load >= z3.Sum([z3.IntVal(0), *terms]))
         costs = {c: (z3.Sum(v) if v else z3.IntVal(0)) for c, v in cost.items() if c != "max_load"}
         costs["max_load"] = max_load
-        variables = {"counts": counts, "rb_now": rb_now, "rb_final": rb_final, "reassign": reassign}
+        by_group: dict[int, list] = {}
+        for (gi, opt), c in counts.items():
+            by_group.setdefault(gi, []).append((opt, c))
+        variables = {
+            "counts": counts,
+            "by_group": by_group,
+            "rb_now": rb_now,
+            "rb_final": rb_final,
+            "reassign": reassign,
+        }
         return cons, variables, costs, info
+
+    def _legal_options(self, loads: dict[str, int]) -> list[list[tuple]]:
+        """Per group: (option, immediate, final, view, rule Booleans) of the options whose rule
+        instances all hold, after one presolve of every grounded formula. Where a group has more
+        than MOVE_CANDIDATES legal move targets, the least loaded ones are kept per outcome."""
+        staged = []
+        for g in self.groups:
+            rows = []
+            for opt, imm, fin, view in self._options(g):
+                terms = self._option_terms(g, opt, imm, fin, view)
+                names = sorted({n for ns in terms.values() for n in ns})
+                rows.append((opt, imm, fin, view, names))
+            staged.append(rows)
+        truth = self.legal.truth()
+        out = []
+        for rows in staged:
+            legal = [r for r in rows if all(truth[n] for n in r[4])]
+            moves = [r for r in legal if r[0].kind == "move"]
+            if len(moves) > MOVE_CANDIDATES:
+
+                def outcome(r):
+                    return tuple(ds.secondary is None for ds in r[1].datasources)
+
+                keep = set()
+                by_outcome: dict[tuple, list] = {}
+                for r in moves:
+                    by_outcome.setdefault(outcome(r), []).append(r)
+                for rs in by_outcome.values():
+                    rs.sort(key=lambda r: (loads.get(r[0].target, 0), canon(r[0].target)))
+                    keep.update(id(r) for r in rs[:MOVE_CANDIDATES])
+                legal = [r for r in legal if r[0].kind != "move" or id(r) in keep]
+            out.append(legal)
+        return out
 
     def _secondary_count(self, y: str) -> int:
         return sum(
@@ -693,7 +787,7 @@ class _Problem:
                 loads[x] -= self._secondary_count(y) if x in self.down else 0
         return loads
 
-    def _reassign_legal(self, y: str, t: str) -> z3.BoolRef:
+    def _reassign_legal(self, y: str, t: str) -> list[str]:
         """No new error among the DPM-level rules when t becomes y's secondary."""
         after = apply_actions(
             replace(self.state, servers={}),
@@ -710,18 +804,24 @@ class _Problem:
                 after = replace(after, dpm_servers=dpms)
         view = View(after, self.profile)
         parts = []
+        # only the instances the new edge can change; the others are as before the failure
+        comp = tuple(sorted(view.component[y], key=canon))
+        sub = view.g.subgraph(comp)
+        cycles = [
+            tuple(sorted(c, key=canon))
+            for c in nx.strongly_connected_components(sub)
+            if y in c and len(c) > 1
+        ]
+        touched = {
+            Scope.DPM: [d for d in (t, y) if d in view.topology.dpm_servers],
+            Scope.EDGE: sorted(e for e in view.g.edges if y in e or t in e),
+            Scope.COMPONENT: [comp] if len(comp) > 1 else [],
+            Scope.CYCLE: cycles,
+        }
         for rule in all_rules():
-            if rule.scope not in (
-                Scope.DPM,
-                Scope.EDGE,
-                Scope.COMPONENT,
-                Scope.CYCLE,
-                Scope.LIBRARY,
-            ):
+            if rule.scope not in touched or rule.severity_in(self.profile) is not Severity.ERROR:
                 continue
-            if rule.severity_in(self.profile) is not Severity.ERROR:
-                continue
-            for instance in view.instances(rule.scope):
+            for instance in touched[rule.scope]:
                 facts = rule.reads(view, instance)
                 if facts is None:
                     continue
@@ -730,12 +830,13 @@ class _Problem:
                     and fingerprint(rule.id, rule.entities(view, instance)) in self.pre
                 ):
                     continue
-                parts.append(self.legal._parse(self.legal.grounder.ground(rule, facts)))
-        return z3.And(parts) if parts else z3.BoolVal(True)
+                parts.append(self.legal.name(rule, facts))
+        return sorted(set(parts))
 
     # -- solving ---------------------------------------------------------------------------------
     def solve(self, top: int, timeout: float | None) -> tuple[list[Plan], bool]:
         cons, variables, costs, info = self.build()
+        definitions = self.legal.definitions()
         decision = [
             *variables["counts"].values(),
             *variables["rb_now"].values(),
@@ -752,6 +853,7 @@ class _Problem:
             opt = z3.Optimize()
             opt.set("timeout", max(1, int((timeout or 600) * 1000)))
             z3.set_param("smt.random_seed", 0)
+            opt.from_string(definitions)
             opt.add(cons)
             opt.add(blocks)
             for c in self.order:
@@ -773,7 +875,7 @@ class _Problem:
                 model = opt.model()
             best = tuple(model.eval(costs[c], model_completion=True).as_long() for c in self.order)
             # every plan of this cost (up to a bound), ordered by its sorted action list
-            tied = self._tied(cons + blocks, costs, best, decision, model, limit=max(12, top * 3))
+            tied = self._tied(cons + blocks, costs, best, decision, model, limit=min(12, top + 3))
             candidates = []
             for m in tied:
                 blocks.append(_block(m, decision))
@@ -801,6 +903,7 @@ class _Problem:
     def _tied(self, cons, costs, best, decision, first, limit: int) -> list[z3.ModelRef]:
         solver = z3.Solver()
         solver.set("random_seed", 0)
+        solver.from_string(self.legal.definitions())
         solver.add(cons)
         solver.add([costs[c] == v for c, v in zip(self.order, best, strict=True)])
         out = [first]
@@ -813,9 +916,10 @@ class _Problem:
 
     # -- from a model to a plan ------------------------------------------------------------------
     def _plan(self, model, variables, costs, info) -> Plan:
+        values = _values(model)
+
         def val(x) -> int:
-            v = model.eval(x, model_completion=True)
-            return v.as_long() if z3.is_int_value(v) else int(z3.is_true(v))
+            return values.get(x.decl().name(), 0)
 
         immediate: list[Action] = []
         final: list[Action] = []
@@ -826,11 +930,7 @@ class _Problem:
             immediate.append(self._rebuild(p))
         for gi, g in enumerate(self.groups):
             chosen = sorted(
-                (
-                    (opt, val(c))
-                    for (i, opt), c in variables["counts"].items()
-                    if i == gi and val(c) > 0
-                ),
+                ((opt, val(c)) for opt, c in variables["by_group"][gi] if val(c) > 0),
                 key=lambda oc: oc[0].key(),
             )
             servers = iter(sorted(g.servers, key=canon))
@@ -863,10 +963,9 @@ class _Problem:
         if rebuild_final:
             final = [self._rebuild(p) for p in sorted(rebuild_final, key=canon)] + final
         immediate = _ordered(immediate)
-        cost = {c: val(costs[c]) for c in CRITERIA}
+        cost = {c: model.eval(costs[c], model_completion=True).as_long() for c in CRITERIA}
         imm_state = apply_actions(self.state, immediate)
         fin_state = apply_actions(imm_state, final) if final else imm_state
-        cost["max_load"] = max(View(fin_state, self.profile).datasource_load.values(), default=0)
         keeps, loses = self._keeps_loses(immediate, final, fin_state)
         return Plan(
             rank=0,
@@ -886,9 +985,8 @@ class _Problem:
         """Protected servers a plan can change: the affected ones and those of DPM servers that
         may get a new secondary. Everything else is the same before and after any plan."""
         out = {n for g in self.groups for n in g.servers}
-        ys = set(self.reassign) | set(self.state.dpm_servers)
         for name, server in self.state.servers.items():
-            if any(ds.primary in ys and ds.secondary in self.down for ds in server.datasources):
+            if any(ds.secondary in self.down for ds in server.datasources):
                 out.add(name)
         return out
 
@@ -944,13 +1042,13 @@ class _Problem:
         keeps = {
             "recovery_points": "on the secondary for switched data sources; on the rebuilt server where its storage survived",
             "secondary_protection": sorted(
-                {ds.id for s in fin_state.servers.values() for ds in s.datasources if ds.secondary}
-                & {
+                (
                     ds.id
                     for g in self.groups
                     for n in g.servers
-                    for ds in self.state.servers[n].datasources
-                },
+                    for ds in fin_state.servers[n].datasources
+                    if ds.secondary is not None and fin_state.dpm_servers[ds.secondary].up
+                ),
                 key=canon,
             ),
         }
@@ -983,7 +1081,6 @@ class _Problem:
     def _blocking_rules(self, g: _Group) -> list[str]:
         """Named rule assertions over every option of the group; an unsat core, then deletion in
         rule-id order down to an irreducible set."""
-        server = self.state.servers[g.servers[0]]
         options = self._options(g)
         if not options:
             return []
@@ -992,15 +1089,16 @@ class _Problem:
         for k, (opt, imm, fin, view) in enumerate(options):
             x = z3.Bool(f"option!{k}")
             choices.append(x)
-            for state in (imm, fin) if fin is not None else (imm,):
-                for rule_id, formula in self._rule_formulas(server, state, view):
-                    per_rule.setdefault(rule_id, []).append(z3.Implies(x, formula))
-            if opt.kind == "rebuild" or opt.kind == "switch-back":
-                per_rule.setdefault("REBUILD", []).append(z3.Implies(x, self.rebuildable[g.p]))
+            for rule_id, names in self._option_terms(g, opt, imm, fin, view).items():
+                for name in names:
+                    per_rule.setdefault(rule_id, []).append(z3.Implies(x, z3.Bool(name)))
         names = sorted(per_rule)
+
+        definitions = self.legal.definitions()
 
         def unsat(subset) -> bool:
             s = z3.Solver()
+            s.from_string(definitions)
             s.add(z3.Or(choices))
             for name in subset:
                 s.add(per_rule[name])
@@ -1009,6 +1107,7 @@ class _Problem:
         if not unsat(names):
             return []
         s = z3.Solver()
+        s.from_string(definitions)
         s.add(z3.Or(choices))
         for name in names:
             s.assert_and_track(z3.And(per_rule[name]), name)
@@ -1019,34 +1118,7 @@ class _Problem:
             trial = [n for n in kept if n != name]
             if unsat(trial):
                 kept = trial
-        return [n if n != "REBUILD" else "REBUILD-NEEDS-BACKUP" for n in kept]
-
-    def _rule_formulas(self, server, after, view):
-        befores = {ds.name: ds for ds in server.datasources}
-        change = ChangeView(self.legal.before_view, view)
-        change.__dict__["datasources"] = [
-            DsChange(befores[ds.name], ds) for ds in after.datasources
-        ]
-        switched = any(ds.switched for ds in after.datasources)
-        for ds in after.datasources:
-            facts = _facts(ds, after.agents, switched)
-            for rule in self.legal.static_rules:
-                if rule.severity_in(self.profile) is Severity.ERROR:
-                    yield (
-                        rule.id,
-                        self.legal._parse(
-                            self.legal.grounder.ground(rule, rule.reads(view, facts))
-                        ),
-                    )
-        for rule in self.legal.change_rules:
-            if rule.severity_in(self.profile) is Severity.ERROR:
-                for instance in rule.instances(change):
-                    yield (
-                        rule.id,
-                        self.legal._parse(
-                            self.legal.grounder.ground(rule, rule.reads(change, instance))
-                        ),
-                    )
+        return kept
 
     # -- actions with their DPM steps ------------------------------------------------------------
     def _switch(self, server, p, s, ids, pgs) -> Action:
@@ -1148,21 +1220,45 @@ class _Problem:
 
 
 def _ordered(actions: list[Action]) -> list[Action]:
-    """The order an administrator runs them: secondaries first, then rebuilds, switches, moves."""
+    """The order an administrator runs them: rebuilds, switches and moves restore protection;
+    then new secondaries (which re-protect the replicas the DPM servers hold by then)."""
     rank = {
-        "reassign-secondary": 0,
-        "rebuild": 1,
-        "switch": 2,
-        "move": 3,
-        "new-dpm": 4,
+        "rebuild": 0,
+        "switch": 1,
+        "move": 2,
+        "new-dpm": 3,
+        "reassign-secondary": 4,
         "switch-back": 5,
     }
     return sorted(actions, key=lambda a: (rank[a.action], a.sort_key()))
 
 
+def _values(model) -> dict[str, int]:
+    """Every constant the model assigns, by name (ints as ints, Booleans as 0/1)."""
+    out = {}
+    for d in model.decls():
+        v = model[d]
+        if z3.is_int_value(v):
+            out[d.name()] = v.as_long()
+        elif z3.is_true(v) or z3.is_false(v):
+            out[d.name()] = int(z3.is_true(v))
+    return out
+
+
 def _block(model, decision) -> z3.BoolRef:
-    return (
-        z3.Or([v != model.eval(v, model_completion=True) for v in decision])
-        if decision
-        else z3.BoolVal(False)
-    )
+    """Exclude the model's plan: counts determine it, since each group's counts sum to its size,
+    so the non-zero counts and the Booleans that are true say everything."""
+    if not decision:
+        return z3.BoolVal(False)
+    values = _values(model)
+    same = []
+    for v in decision:
+        value = values.get(v.decl().name(), 0)
+        if z3.is_int(v):
+            if value:
+                same.append(v == value)
+        elif value:
+            same.append(v)
+        else:
+            same.append(z3.Not(v))
+    return z3.Not(z3.And(same))
