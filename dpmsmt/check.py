@@ -120,7 +120,7 @@ def _finding(rule: Rule, severity: Severity, ctx: View | ChangeView, member) -> 
     entities = rule.entities(ctx, member)
     path = rule.where(ctx, member)
     topo = ctx.after.topology if isinstance(ctx, ChangeView) else ctx.topology
-    line, col = topo.location(path)
+    line, col, path = topo.place(path)
     loc = Location(topo.file, line, col, format_path(path))
     return Finding(
         rule=rule.id,
@@ -155,8 +155,8 @@ def _related(topo: Topology, entities: dict[str, Any], main: tuple):
         if text in seen:
             continue
         seen.add(text)
-        line, col = topo.location(path, key=True)
-        yield name, Location(topo.file, line, col, text)
+        line, col, path = topo.place(path, key=True)
+        yield name, Location(topo.file, line, col, format_path(path))
         if len(seen) > 10:
             return
 

@@ -142,6 +142,63 @@ def render_report(report: Report, fmt: CheckFormat, *, color: bool) -> str:
     assert_never(fmt)
 
 
+def _check_targets(
+    formats: list[CheckFormat] | None, outputs: list[str] | None, write_baseline: str | None
+) -> list[tuple[CheckFormat, str | None]]:
+    """Pair `--format` with `--output` (cli.md): the i-th --output takes the i-th --format, a
+    --format beyond the outputs goes to stdout, and at most one may."""
+    fmts = list(formats or [CheckFormat.text])
+    outs = list(outputs or [])
+    if len(outs) > len(fmts):
+        raise Fatal(
+            f"{len(outs)} --output for {len(fmts)} --format: "
+            "the i-th --output is where the i-th --format is written"
+        )
+    targets = [(fmt, outs[i] if i < len(outs) else None) for i, fmt in enumerate(fmts)]
+    if sum(out is None for _, out in targets) > 1:
+        raise Fatal(
+            "only one --format can go to standard output; give the others an --output each "
+            "(the i-th --output is where the i-th --format is written)"
+        )
+    seen: set[str] = set()
+    for out in [*outs, *([write_baseline] if write_baseline else [])]:
+        key = os.path.normcase(os.path.abspath(out))
+        if key in seen:
+            raise Fatal(f"{out} is named twice by --output/--write-baseline")
+        seen.add(key)
+    return targets
+
+
+def _read_baseline(path: str) -> frozenset[str]:
+    """The fingerprints of a baseline file; a missing or malformed one is a Fatal (exit 2)."""
+    from dpmsmt.baseline import BaselineError, parse_baseline
+    from dpmsmt.io.limits import MAX_BYTES
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise Fatal(f"{path}:1:1: cannot read baseline: {e.strerror} (at <root>)") from None
+    if len(raw) > MAX_BYTES:
+        raise Fatal(f"{path}:1:1: baseline is larger than 64 MiB (at <root>)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Fatal(f"{path}:1:1: the baseline is not valid UTF-8 (at <root>)") from None
+    try:
+        return parse_baseline(text, file=path)
+    except BaselineError as e:
+        raise Fatal(str(e)) from None
+
+
+def _render_check(report: Report, fmt: CheckFormat, *, color: bool, evaluated: list[str]) -> str:
+    if fmt is CheckFormat.junit:  # one test case per evaluated rule: --select/--ignore count
+        from dpmsmt.render import junit
+
+        return junit.render(report, rules=evaluated)
+    return render_report(report, fmt, color=color)
+
+
 @app.command()
 def check(
     file: Annotated[str, typer.Argument(help="The topology file (YAML, or JSON by extension).")],
@@ -151,9 +208,14 @@ def check(
     profile: Annotated[
         str | None, typer.Option(help="Override the file's profile (strict, 2012 … 2025).")
     ] = None,
-    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Report format.")] = (
-        CheckFormat.text
-    ),
+    format: Annotated[
+        list[CheckFormat] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Report format (default text); repeat it, with an --output for each but one.",
+        ),
+    ] = None,
     fail_on: Annotated[
         FailOn, typer.Option(help="Lowest severity that makes the exit code 1.")
     ] = FailOn.error,
@@ -164,30 +226,64 @@ def check(
         list[str] | None, typer.Option(help="Not these rules (comma-separated ids).")
     ] = None,
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Write the report there (atomically).")
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the report there (atomically); the i-th --output takes the i-th --format.",
+        ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
     today: Annotated[
         str | None, typer.Option(help="The date waivers expire against (default: today).")
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="Accept the findings recorded in this file: only new ones count."),
+    ] = None,
+    write_baseline: Annotated[
+        str | None, typer.Option(help="Record the current findings in this file (atomically).")
+    ] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
 ) -> None:
     """Prove a topology supported, or list every violated rule instance."""
-    from dpmsmt.check import check as run_check
+    import dataclasses
 
+    from dpmsmt import baseline as baselines
+    from dpmsmt.check import check as run_check
+    from dpmsmt.render.junit import evaluated_rules
+
+    targets = _check_targets(format, output, write_baseline)
+    accepted = _read_baseline(baseline) if baseline else None
     topology = _load(file)
     previous = _load(before) if before else None
+    chosen_profile, date = _profile(profile), _today(today)
+    selected, ignored = _ids(select), _ids(ignore)
     report = run_check(
         topology,
         before=previous,
-        profile=_profile(profile),
-        today=_today(today),
-        select=_ids(select),
-        ignore=_ids(ignore),
+        profile=chosen_profile,
+        today=date,
+        select=selected,
+        ignore=ignored,
         timeout=timeout,
     )
-    _emit(render_report(report, format, color=_color(no_color) and not output), output)
-    raise typer.Exit(exit_code(report, fail_on))
+    if accepted is not None:
+        report = baselines.apply_baseline(report, accepted)
+    evaluated = evaluated_rules(report, select=selected, ignore=ignored)
+    color = _color(no_color)
+    rendered = [
+        (_render_check(report, fmt, color=color and out is None, evaluated=evaluated), out)
+        for fmt, out in targets
+    ]
+    if write_baseline:
+        write_atomic(write_baseline, baselines.render(report))
+        n = len(baselines.baseline_json(report)["fingerprints"])
+        sys.stderr.write(f"dpmsmt: recorded {n} finding(s) in the baseline {write_baseline}\n")
+    for text, out in sorted(rendered, key=lambda t: t[1] is None):  # files first, then stdout
+        _emit(text, out)
+    counted = tuple(f for f in report.findings if not f.baselined)
+    raise typer.Exit(exit_code(dataclasses.replace(report, findings=counted), fail_on))
 
 
 class PlanFormat(StrEnum):

@@ -75,7 +75,8 @@ def version_vector(version: str, width: int = 4) -> tuple[int, ...]:
     out = []
     for part in version.split("."):
         part = part.strip()
-        out.append(int(part) if part.isdigit() else -2 - zlib.crc32(part.encode()) % 1_000_000)
+        numeric = part.isascii() and part.isdigit()
+        out.append(int(part) if numeric else -2 - zlib.crc32(part.encode()) % 1_000_000)
     out += [NULL] * (width - len(out))
     return tuple(out)
 

@@ -81,6 +81,7 @@ class Finding:
     options: tuple[str, ...] = ()
     waived: bool = False
     waiver_reason: str | None = None
+    baselined: bool = False  # accepted by `check --baseline`: does not count towards the exit code
 
     @property
     def fingerprint(self) -> str:
@@ -109,6 +110,8 @@ class Finding:
             out["options"] = list(self.options)
         if self.waiver_reason is not None:
             out["waiver_reason"] = self.waiver_reason
+        if self.baselined:
+            out["baselined"] = True
         return out
 
 

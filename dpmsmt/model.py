@@ -143,7 +143,8 @@ class Waiver:
     index: int = field(default=0, compare=False)
 
 
-Locate = Callable[[tuple[str | int, ...], bool], tuple[int, int] | None]
+# (path, key, at_key) -> (line, column, how many parts of the path exist in the file)
+Locate = Callable[[tuple[str | int, ...], bool, bool], tuple[int, int, int] | None]
 
 
 @dataclass(frozen=True)
@@ -201,11 +202,19 @@ class Topology:
 
     def location(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int]:
         """(line, column) of a document path, 1-based; (1, 1) where it is not known."""
+        return self.place(path, key=key)[:2]
+
+    def place(
+        self, path: tuple[str | int, ...], *, key: bool = False
+    ) -> tuple[int, int, tuple[str | int, ...]]:
+        """(line, column, path) of the deepest part of `path` the file has: a default that is
+        not written (a data source's `primary` taken from its agent) points at its parent."""
         if self.locate is not None:
-            pos = self.locate(path, key)
+            pos = self.locate(path, key, True)
             if pos is not None:
-                return pos
-        return (1, 1)
+                line, col, depth = pos
+                return line, col, path[:depth]
+        return 1, 1, path
 
 
 def format_path(path: tuple[str | int, ...]) -> str:

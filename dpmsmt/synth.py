@@ -48,6 +48,7 @@ CRITERIA = (
 EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4, "none": 0}
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
 MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
+MOVE_PREFILTER = 1000  # move targets grounded per group at most (the most promising)
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
 
 
@@ -428,6 +429,7 @@ class _Problem:
         }
         self.reassign = self._reassign_options()
         self.touched = self._touched()
+        self.base_loads = self._base_loads()
 
     def ok(self, action: str) -> bool:
         return self.allowed is None or action in self.allowed
@@ -542,10 +544,7 @@ class _Problem:
         if p in self.rebuild_terms:
             out.append((_Option("rebuild", p), server, None, self.legal.view(frozenset({p}), None)))
         if self.ok("move"):
-            for n in sorted(self.state.dpm_servers, key=canon):
-                d = self.state.dpm_servers[n]
-                if n == p or not d.up:
-                    continue
+            for n in self._move_targets(p, s):
                 moved = apply_actions(
                     self._one(server), [Action("move", server=server.name, from_=p, to=n)]
                 )
@@ -557,6 +556,27 @@ class _Problem:
             moved = apply_actions(one, [Action("move", server=server.name, from_=p, to=name)])
             out.append((_Option("new-dpm", name), moved.servers[server.name], None, view))
         return out
+
+    def _move_targets(self, p: str, s: str | None) -> list[str]:
+        """The up DPM servers a server of p may move to, in name order.
+
+        In large estates only the 2 × MOVE_CANDIDATES most promising are grounded: those the
+        secondary does not know first (the others are never legal under
+        NO-MOVE-UNDER-SECONDARY), then those with a secondary for the moved replicas, then the
+        least loaded. This orders candidates; the rule formulas still decide legality.
+        """
+        ups = [n for n, d in self.state.dpm_servers.items() if d.up and n != p]
+        if len(ups) <= MOVE_PREFILTER:
+            return sorted(ups, key=canon)
+        known = self.legal.before_view.knows(s) if s is not None else frozenset()
+        protectors = self.state.protectors
+        loads = self.base_loads
+
+        def promise(n: str) -> tuple:
+            with_secondary = len(protectors[n]) == 1 and self.state.dpm_servers[protectors[n][0]].up
+            return (n in known, not with_secondary, loads.get(n, 0), canon(n))
+
+        return sorted(sorted(ups, key=promise)[:MOVE_PREFILTER], key=canon)
 
     def _one(self, server: ProtectedServer) -> Topology:
         """The failure state with only this server (its DPM servers, and their protectors)."""
@@ -605,7 +625,7 @@ class _Problem:
                 return z3.Or(rb_now[x], rb_final[x])
             return z3.BoolVal(False)
 
-        loads = self._base_loads()
+        loads = self.base_loads
         load_terms: dict[str, list] = {d: [] for d in loads}
         new_used: dict[str, list] = {}
         reassign_names = {

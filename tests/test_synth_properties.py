@@ -125,7 +125,7 @@ def score(failure, immediate, final) -> dict:
             for d in a.datasources:
                 classes[d] = EXPOSURE[a.action]
     rebuilt_now = {a.dpm for a in immediate if a.action == "rebuild"}
-    for name, ds in affected:
+    for _name, ds in affected:
         if ds.id not in classes and ds.primary in rebuilt_now:
             classes[ds.id] = EXPOSURE["rebuild"]
     lost = 0

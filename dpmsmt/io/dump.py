@@ -11,7 +11,9 @@ ends) is quoted; plain style is kept for the common names (`DPM1`, `Server1`, `v
 file stays readable. Defaults that the reader resolves from other fields are written out where
 the model holds them resolved: a data source's `primary` is always written (its default is the
 server's agent), `database.backup` only where the model holds an explicit value (its default
-depends on the whole snapshot, see `Topology.db_backup`).
+depends on the whole snapshot, see `Topology.db_backup`). What the reader would refuse is not
+written: `failure` of a server that is not failed, `switched_from` of a data source that is not
+switched (a failed server with no `failure` gets the defaults written out).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dpmsmt.model import (
     Database,
     DataSource,
     DpmServer,
+    Failure,
     Policy,
     ProtectedServer,
     Topology,
@@ -103,8 +106,9 @@ def _dpm(d: DpmServer) -> dict[str, Any]:
         out["os"] = d.os
     if d.status != "up":
         out["status"] = d.status
-    if d.failure is not None:
-        out["failure"] = Flow({"database": d.failure.database, "storage": d.failure.storage})
+    if d.status == "failed":  # `failure` belongs to failed servers only (the reader says so)
+        failure = d.failure or Failure()
+        out["failure"] = Flow({"database": failure.database, "storage": failure.storage})
     if d.protects:
         out["protects"] = Flow(list(d.protects))
     if d.protects_own_database:
@@ -149,7 +153,7 @@ def _datasource(ds: DataSource) -> Flow | dict[str, Any]:
         out["secondary"] = ds.secondary
     if ds.mode != "normal":
         out["mode"] = ds.mode
-    if ds.switched_from is not None:
+    if ds.mode == "switched" and ds.switched_from is not None:
         out["switched_from"] = ds.switched_from
     if ds.dedup:
         out["dedup"] = True
@@ -241,7 +245,7 @@ def _block_entry(head: str, value: Any, indent: int, lines: list[str]) -> None:
     if isinstance(value, dict) and value:
         lines.append(head)
         _block_mapping(value, indent + 2, lines)
-    elif isinstance(value, list) and value:
+    elif isinstance(value, list) and any(isinstance(v, dict | list | Flow) for v in value):
         lines.append(head)
         _block_sequence(value, indent + 2, lines)
     else:

@@ -1,13 +1,20 @@
 """JSON text -> plain Python data, with a lazy locator for line and column of any path.
 
 The C `json` module reads a 200k-data-source estate in a fraction of a second but gives no
-positions. Positions are needed only for messages, so the locator parses the text a second time,
-in Python, the first time a message asks for one; files without findings never pay for it.
+positions. Positions are needed only for messages, so the locator finds them only when a message
+asks, and only along the path asked for: each object or array on the path is indexed (the offset
+of every key and value) as far as needed, sibling values are skipped by the C scanner, and the
+index is kept for later lookups. Files without findings never pay for it, and a handful of
+findings in a large estate cost at most about one more C parse of the file.
+
+Bad input (a duplicate key, nesting too deep) is rare and needs the first offender in document
+order, which the C parser cannot give: then a small pure-Python parser reads the whole text.
 """
 
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import re
 from json.decoder import scanstring
@@ -29,72 +36,13 @@ def _pairs(pairs):
 
 
 _WS = re.compile(r"[ \t\n\r]*")
+_ws = _WS.match
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+# Python's `json` also reads these (they are not JSON, but the C parser accepted the text).
+_CONSTANTS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 
 
-class _Node:
-    __slots__ = ("children", "pos")
-
-    def __init__(self, pos: int, children=None):
-        self.pos = pos
-        self.children = children  # dict key -> (key_pos, node) | list of nodes | None
-
-
-class _PositionParser:
-    """A small recursive-descent JSON parser that records where every value and key starts."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def ws(self, i: int) -> int:
-        return _WS.match(self.text, i).end()
-
-    def value(self, i: int, path: tuple, depth: int) -> tuple[_Node, int]:
-        text = self.text
-        if depth > MAX_DEPTH:
-            raise _Failure(i, path, f"nesting deeper than {MAX_DEPTH} levels is refused")
-        c = text[i : i + 1]
-        if c == "{":
-            children: dict = {}
-            node = _Node(i, children)
-            i = self.ws(i + 1)
-            if text[i : i + 1] == "}":
-                return node, i + 1
-            while True:
-                kpos = i
-                key, i = scanstring(text, i + 1)
-                if key in children:
-                    raise _Failure(kpos, (*path, key), f"duplicate key {key!r}")
-                i = self.ws(self.ws(i) + 1)  # skip ':'
-                child, i = self.value(i, (*path, key), depth + 1)
-                children[key] = (kpos, child)
-                i = self.ws(i)
-                if text[i] == ",":
-                    i = self.ws(i + 1)
-                    continue
-                return node, i + 1
-        if c == "[":
-            items: list = []
-            node = _Node(i, items)
-            i = self.ws(i + 1)
-            if text[i : i + 1] == "]":
-                return node, i + 1
-            while True:
-                child, i = self.value(i, (*path, len(items)), depth + 1)
-                items.append(child)
-                i = self.ws(i)
-                if text[i] == ",":
-                    i = self.ws(i + 1)
-                    continue
-                return node, i + 1
-        if c == '"':
-            _, end = scanstring(text, i + 1)
-            return _Node(i), end
-        for literal in ("true", "false", "null"):
-            if text.startswith(literal, i):
-                return _Node(i), i + len(literal)
-        m = _NUMBER.match(text, i)
-        return _Node(i), m.end()
+# -- the full parser, for bad input only ---------------------------------------------------------
 
 
 class _Failure(Exception):
@@ -102,38 +50,196 @@ class _Failure(Exception):
         self.pos, self.path, self.message = pos, path, message
 
 
-class JsonLocator:
-    """Line and column of a document path; parses positions on first use."""
+class _FullParser:
+    """A small recursive-descent JSON parser that stops at the first duplicate key or at nesting
+    deeper than MAX_DEPTH, in document order (only run on text that the C parser refused)."""
 
     def __init__(self, text: str):
         self.text = text
-        self._root: _Node | None = None
-        self._lines: list[int] | None = None
+
+    def ws(self, i: int) -> int:
+        return _ws(self.text, i).end()
+
+    def value(self, i: int, path: tuple, depth: int) -> int:
+        text = self.text
+        if depth > MAX_DEPTH:
+            raise _Failure(i, path, f"nesting deeper than {MAX_DEPTH} levels is refused")
+        c = text[i : i + 1]
+        if c == "{":
+            seen: set = set()
+            i = self.ws(i + 1)
+            if text[i : i + 1] == "}":
+                return i + 1
+            while True:
+                kpos = i
+                key, i = scanstring(text, i + 1)
+                if key in seen:
+                    raise _Failure(kpos, (*path, key), f"duplicate key {key!r}")
+                seen.add(key)
+                i = self.ws(self.ws(i) + 1)  # skip ':'
+                i = self.value(i, (*path, key), depth + 1)
+                i = self.ws(i)
+                if text[i] == ",":
+                    i = self.ws(i + 1)
+                    continue
+                return i + 1
+        if c == "[":
+            n = 0
+            i = self.ws(i + 1)
+            if text[i : i + 1] == "]":
+                return i + 1
+            while True:
+                i = self.value(i, (*path, n), depth + 1)
+                n += 1
+                i = self.ws(i)
+                if text[i] == ",":
+                    i = self.ws(i + 1)
+                    continue
+                return i + 1
+        if c == '"':
+            return scanstring(text, i + 1)[1]
+        for literal in _CONSTANTS:
+            if text.startswith(literal, i):
+                return i + len(literal)
+        return _NUMBER.match(text, i).end()
+
+
+# -- the lazy locator ------------------------------------------------------------------------------
+
+_scan_once = json.JSONDecoder().scan_once  # (text, index) -> (value, end index), in C
+_BRACKET_OR_STRING = re.compile(r'[\[\]{}]|"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+_MARK_SPACING = 4096
+
+
+class _Index:
+    """What is known of one object or array: its entries up to `next`, the offset of the next
+    entry to read (-1 once the closing bracket is reached)."""
+
+    __slots__ = ("entries", "next")
+
+    def __init__(self, entries, next: int):
+        self.entries = entries  # object: key -> (key offset, value offset); array: value offsets
+        self.next = next
+
+
+class JsonLocator:
+    """Line and column of a document path; indexes only the objects and arrays on the path."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._index: dict[int, _Index] = {}  # offset of `{` or `[` -> its index
+        # Known (offset, newlines before it, start of its line), sorted: line numbers are counted
+        # from the nearest known offset below, so a lookup costs the distance to it.
+        self._marks: list[int] = [0]
+        self._marks_line: list[int] = [0]
+        self._marks_start: list[int] = [0]
 
     def position(self, offset: int) -> tuple[int, int]:
-        if self._lines is None:
-            self._lines = [m.end() for m in re.finditer("\n", self.text)]
-        line = bisect.bisect_right(self._lines, offset)
-        start = self._lines[line - 1] if line else 0
+        text = self.text
+        i = bisect.bisect_right(self._marks, offset) - 1
+        mark = self._marks[i]
+        n = text.count("\n", mark, offset)
+        line = self._marks_line[i] + n
+        start = text.rfind("\n", mark, offset) + 1 if n else self._marks_start[i]
+        if offset - mark > _MARK_SPACING:  # keep marks sparse: inserting stays cheap
+            self._marks.insert(i + 1, offset)
+            self._marks_line.insert(i + 1, line)
+            self._marks_start.insert(i + 1, start)
         return line + 1, offset - start + 1
 
-    def root(self) -> _Node:
-        if self._root is None:
-            parser = _PositionParser(self.text)
-            self._root, _ = parser.value(parser.ws(0), (), 1)
-        return self._root
+    def __call__(
+        self, path: tuple, key: bool = False, at_key: bool = False
+    ) -> tuple[int, int, int]:
+        """(line, column, how many parts of `path` exist); `at_key` is for YAML's aliases, JSON
+        has none, so values are located where they are."""
+        text = self.text
+        pos, kpos, depth = _ws(text, 0).end(), None, 0
+        enabled = gc.isenabled()
+        gc.disable()  # skipping values makes many short-lived objects and no cycles
+        try:
+            for part in path:
+                c = text[pos : pos + 1]
+                if c == "{" and isinstance(part, str):
+                    found = self._member(pos, part)
+                    if found is None:
+                        break
+                    kpos, pos = found
+                elif c == "[" and isinstance(part, int) and part >= 0:
+                    found = self._item(pos, part)
+                    if found is None:
+                        break
+                    kpos, pos = None, found
+                else:
+                    break
+                depth += 1
+            if depth == len(path):
+                return (*self.position(kpos if key and kpos is not None else pos), depth)
+            return (*self.position(pos), depth)
+        finally:
+            if enabled:
+                gc.enable()
 
-    def __call__(self, path: tuple, key: bool = False) -> tuple[int, int] | None:
-        node, kpos = self.root(), None
-        for part in path:
-            ch = node.children
-            if isinstance(ch, dict) and isinstance(part, str) and part in ch:
-                kpos, node = ch[part]
-            elif isinstance(ch, list) and isinstance(part, int) and 0 <= part < len(ch):
-                kpos, node = None, ch[part]
-            else:
-                return self.position(node.pos)
-        return self.position(kpos if key and kpos is not None else node.pos)
+    def _member(self, pos: int, name: str) -> tuple[int, int] | None:
+        """(key offset, value offset) of member `name` of the object at `pos`."""
+        idx = self._index.get(pos)
+        if idx is None:
+            i = _ws(self.text, pos + 1).end()
+            idx = self._index[pos] = _Index({}, -1 if self.text[i] == "}" else i)
+        entries = idx.entries
+        found = entries.get(name)
+        if found is not None:
+            return found
+        text = self.text
+        i = idx.next
+        while i >= 0:
+            k, j = scanstring(text, i + 1)
+            j = _ws(text, _ws(text, j).end() + 1).end()  # skip ':'
+            end = _skip(text, j)
+            if k not in entries:
+                entries[k] = (i, j)
+            end = _ws(text, end).end()
+            i = _ws(text, end + 1).end() if text[end] == "," else -1
+            idx.next = i
+            if k == name:
+                return entries[k]
+        return None
+
+    def _item(self, pos: int, n: int) -> int | None:
+        """Value offset of item `n` of the array at `pos`."""
+        idx = self._index.get(pos)
+        if idx is None:
+            i = _ws(self.text, pos + 1).end()
+            idx = self._index[pos] = _Index([], -1 if self.text[i] == "]" else i)
+        items = idx.entries
+        text = self.text
+        i = idx.next
+        while len(items) <= n and i >= 0:
+            items.append(i)
+            end = _ws(text, _skip(text, i)).end()
+            i = _ws(text, end + 1).end() if text[end] == "," else -1
+            idx.next = i
+        return items[n] if n < len(items) else None
+
+
+def _skip(text: str, i: int) -> int:
+    """The end of the (valid) JSON value at `i`."""
+    if text[i] == '"':
+        return scanstring(text, i + 1)[1]
+    try:
+        return _scan_once(text, i)[1]
+    except RecursionError:  # a value nested too deep for the C scanner here: count brackets
+        depth = 0
+        for m in _BRACKET_OR_STRING.finditer(text, i):
+            c = m.group()
+            if c in "[{":
+                depth += 1
+            elif c in "]}":
+                depth -= 1
+                if depth == 0:
+                    return m.end()
+        raise  # pragma: no cover - the text was parsed, so its brackets balance
 
 
 def read_json(text: str):
@@ -144,24 +250,26 @@ def read_json(text: str):
     except json.JSONDecodeError as e:
         raise ReadFailure(e.lineno, e.colno, (), f"JSON syntax error: {e.msg}") from None
     except (_Duplicate, RecursionError):
-        try:
-            locator.root()
-        except _Failure as f:
-            line, col = locator.position(f.pos)
-            raise ReadFailure(line, col, f.path, f.message) from None
-        except RecursionError:  # pragma: no cover - deeper than our own limit catches
-            pass
+        _refuse(text, locator)
         raise ReadFailure(1, 1, (), f"nesting deeper than {MAX_DEPTH} levels is refused") from None
     # Typed parts of the document fail validation when they nest at all; only the free-form
     # `expect` block can nest arbitrarily, so only it is walked here (cheap on large estates).
     free = data.get("expect") if isinstance(data, dict) else data
     if _too_deep(free, 2 if isinstance(data, dict) else 1):
-        try:
-            locator.root()
-        except _Failure as f:
-            line, col = locator.position(f.pos)
-            raise ReadFailure(line, col, f.path, f.message) from None
+        _refuse(text, locator)
     return data, locator
+
+
+def _refuse(text: str, locator: JsonLocator) -> None:
+    """Raise the ReadFailure of the first duplicate key or too deep nesting, in document order."""
+    parser = _FullParser(text)
+    try:
+        parser.value(parser.ws(0), (), 1)
+    except _Failure as f:
+        line, col = locator.position(f.pos)
+        raise ReadFailure(line, col, f.path, f.message) from None
+    except RecursionError:  # pragma: no cover - deeper than our own limit catches
+        pass
 
 
 def _too_deep(data, depth: int) -> bool:

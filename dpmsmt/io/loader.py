@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import gc
 import os
 from pathlib import Path
 
@@ -17,7 +18,21 @@ from pydantic import ValidationError
 from dpmsmt.findings import LoadError, TopologyError
 from dpmsmt.io.json_reader import read_json
 from dpmsmt.io.limits import MAX_BYTES, ReadFailure
-from dpmsmt.io.schema import TopologyDoc, known_keys, model_at
+from dpmsmt.io.schema import (
+    DatabaseDoc,
+    DataSourceDoc,
+    DpmServerDoc,
+    FailureDoc,
+    InactiveDoc,
+    PolicyDoc,
+    ServerDoc,
+    TopologyDoc,
+    WaiverDoc,
+    defaults,
+    fast_validator,
+    known_keys,
+    model_at,
+)
 from dpmsmt.io.yaml_reader import read_yaml
 from dpmsmt.model import (
     Database,
@@ -71,17 +86,25 @@ def loads(
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise TopologyError([LoadError(file, 1, 1, "<root>", "document is larger than 64 MiB")])
     reader = read_json if format == "json" else read_yaml
+    # Reading makes millions of objects and no garbage cycles; with the cyclic garbage collector
+    # running, its repeated passes over the growing heap took half of the reading time.
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        data, locate = reader(text)
-    except ReadFailure as f:
-        raise TopologyError(
-            [LoadError(file, f.line, f.column, format_path(f.path), f.message)]
-        ) from None
-    if rule_ids is None:
-        from dpmsmt.rules import rule_ids as _ids
+        try:
+            data, locate = reader(text)
+        except ReadFailure as f:
+            raise TopologyError(
+                [LoadError(file, f.line, f.column, format_path(f.path), f.message)]
+            ) from None
+        if rule_ids is None:
+            from dpmsmt.rules import rule_ids as _ids
 
-        rule_ids = frozenset(_ids())
-    return _Builder(data, locate, file, rule_ids).build()
+            rule_ids = frozenset(_ids())
+        return _Builder(data, locate, file, rule_ids).build()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -99,6 +122,10 @@ class _Builder:
     def __init__(self, data, locate, file: str, rule_ids: frozenset[str]):
         self.data, self.locate, self.file, self.rule_ids = data, locate, file, rule_ids
         self.errors: list[LoadError] = []
+        # A name as written -> the DPM server it names (filled as references resolve: 200k data
+        # sources name a few hundred DPM servers), and equal policies -> one shared `Policy`.
+        self._dpm_resolved: dict[str, str] = {}
+        self._policies: dict[tuple, Policy] = {}
 
     # -- errors ---------------------------------------------------------------------------
     def error(self, path: tuple, message: str, *, key: bool = False) -> None:
@@ -150,14 +177,11 @@ class _Builder:
         if not isinstance(self.data, dict):
             self.error((), "a topology file is a mapping with `dpmsmt: 1` at the top")
             raise TopologyError(self.errors)
-        try:
-            doc = TopologyDoc.model_validate(self.data)
-        except ValidationError as exc:
-            self._validation_errors(exc)
-            raise TopologyError(self.errors) from None
+        doc = self._validate()
 
-        dpm_docs = doc.dpm_servers or {}
-        server_docs = doc.servers or {}
+        top = defaults(TopologyDoc)
+        dpm_docs = doc["dpm_servers"] or {}
+        server_docs = doc.get("servers") or {}
         self.dpm_names = self._names(dpm_docs, "dpm_servers", "DPM server")
         self.server_names = self._names(server_docs, "servers", "protected server")
         for key, name in self.server_names.items():
@@ -168,63 +192,100 @@ class _Builder:
                     "(a DPM server protected by a secondary is written with `protects`)",
                     key=True,
                 )
-        libraries = self._names(doc.tape_libraries or {}, "tape_libraries", "tape library")
+        libraries = self._names(doc.get("tape_libraries") or {}, "tape_libraries", "tape library")
 
         dpms = {}
         for name, d in dpm_docs.items():
-            path = ("dpm_servers", name)
-            if d.failure is not None and d.status != "failed":
-                self.error((*path, "failure"), "`failure` is given only with `status: failed`")
-            inactive = []
-            for i, entry in enumerate(d.inactive):
-                src = None
-                if entry.from_ is not None:
-                    src = self.dpm_ref(entry.from_, (*path, "inactive", i, "from"))
-                inactive.append(InactiveReplica(entry.datasource, src))
-            dpms[name] = DpmServer(
-                name=name,
-                version=d.version,
-                kind=d.kind,
-                os=d.os,
-                status=d.status,
-                failure=(
-                    (Failure(**d.failure.model_dump()) if d.failure else Failure())
-                    if d.status == "failed"
-                    else None
-                ),
-                protects=self.dpm_list(d.protects, (*path, "protects")),
-                protects_own_database=d.protects_own_database,
-                database=Database(**d.database.model_dump()),
-                secondary_scope=tuple(dict.fromkeys(d.secondary_scope)),
-                trust=d.trust,
-                auth=d.auth,
-                knows=self.dpm_list(d.knows, (*path, "knows")),
-                inactive=tuple(inactive),
-                tape_library=(
-                    self.ref(d.tape_library, libraries, (*path, "tape_library"), "tape library")
-                    if d.tape_library is not None
-                    else None
-                ),
-            )
+            dpms[name] = self.dpm_server(name, d, libraries)
 
         servers = {}
         for name, s in server_docs.items():
             servers[name] = self.server(name, s)
 
-        waivers = tuple(self.waiver(i, w) for i, w in enumerate(doc.waivers or []))
+        waivers = tuple(self.waiver(i, w) for i, w in enumerate(doc.get("waivers") or []))
         if self.errors:
             raise TopologyError(self.errors)
         return Topology(
             dpm_servers=dpms,
             servers=servers,
-            profile=doc.profile,
-            name=doc.name,
-            description=doc.description,
+            profile=doc.get("profile", top["profile"]),
+            name=doc.get("name", top["name"]),
+            description=doc.get("description", top["description"]),
             tape_libraries=tuple(libraries.values()),
             waivers=waivers,
-            expect=doc.expect,
+            expect=doc.get("expect", top["expect"]),
             file=self.file,
             locate=self.locate,
+        )
+
+    def _validate(self) -> dict:
+        """The document validated, as plain dicts holding the keys the file gives.
+
+        The TypedDict mirror of the models (schema.fast_validator) accepts exactly what the
+        models accept and is twice as fast; the models validate again only to report errors.
+        """
+        try:
+            return fast_validator().validate_python(self.data)
+        except ValidationError:
+            pass
+        try:
+            doc = TopologyDoc.model_validate(self.data)
+        except ValidationError as exc:
+            self._validation_errors(exc)
+            raise TopologyError(self.errors) from None
+        # Not reached while the mirror agrees with the models; if it ever does not, the models
+        # decide, as they did before the mirror existed.
+        return doc.model_dump(by_alias=True, exclude_unset=True)  # pragma: no cover
+
+    def dpm_server(self, name: str, d: dict, libraries: dict[str, str]) -> DpmServer:
+        path = ("dpm_servers", name)
+        dflt = defaults(DpmServerDoc)
+        status = d.get("status", dflt["status"])
+        failure = d.get("failure", dflt["failure"])
+        if failure is not None and status != "failed":
+            self.error((*path, "failure"), "`failure` is given only with `status: failed`")
+        inactive = []
+        for i, entry in enumerate(d.get("inactive", dflt["inactive"])):
+            src = entry.get("from", defaults(InactiveDoc)["from"])
+            if src is not None:
+                src = self.dpm_ref(src, (*path, "inactive", i, "from"))
+            inactive.append(InactiveReplica(entry["datasource"], src))
+        database = d.get("database")
+        tape_library = d.get("tape_library", dflt["tape_library"])
+        return DpmServer(
+            name=name,
+            version=d["version"],
+            kind=d.get("kind", dflt["kind"]),
+            os=d.get("os", dflt["os"]),
+            status=status,
+            failure=(
+                (
+                    Failure(**{**defaults(FailureDoc), **failure})
+                    if failure is not None
+                    else Failure()
+                )
+                if status == "failed"
+                else None
+            ),
+            protects=self.dpm_list(d.get("protects", dflt["protects"]), (*path, "protects")),
+            protects_own_database=d.get("protects_own_database", dflt["protects_own_database"]),
+            database=Database(
+                **(
+                    dflt["database"].model_dump()
+                    if database is None
+                    else {**defaults(DatabaseDoc), **database}
+                )
+            ),
+            secondary_scope=tuple(dict.fromkeys(d.get("secondary_scope", dflt["secondary_scope"]))),
+            trust=d.get("trust", dflt["trust"]),
+            auth=d.get("auth", dflt["auth"]),
+            knows=self.dpm_list(d.get("knows", dflt["knows"]), (*path, "knows")),
+            inactive=tuple(inactive),
+            tape_library=(
+                self.ref(tape_library, libraries, (*path, "tape_library"), "tape library")
+                if tape_library is not None
+                else None
+            ),
         )
 
     def _names(self, mapping: dict, section: str, what: str) -> dict[str, str]:
@@ -252,7 +313,12 @@ class _Builder:
         return found
 
     def dpm_ref(self, name: str, path: tuple) -> str:
-        return self.ref(name, self.dpm_names, path, "DPM server")
+        found = self._dpm_resolved.get(name)
+        if found is None:
+            found = self.ref(name, self.dpm_names, path, "DPM server")
+            if canon(name) in self.dpm_names:
+                self._dpm_resolved[name] = found
+        return found
 
     def dpm_list(self, names: list[str], path: tuple) -> tuple[str, ...]:
         out: list[str] = []
@@ -264,91 +330,145 @@ class _Builder:
                 out.append(resolved)
         return tuple(out)
 
-    def server(self, name: str, s) -> ProtectedServer:
+    def server(self, name: str, s: dict) -> ProtectedServer:
         path = ("servers", name)
-        if s.agent is None:
+        dflt = defaults(ServerDoc)
+        agent = s.get("agent", dflt["agent"])
+        if agent is None:
             agents: tuple[str, ...] = ()
-        elif isinstance(s.agent, str):
-            agents = (self.dpm_ref(s.agent, (*path, "agent")),)
+        elif isinstance(agent, str):
+            agents = (self.dpm_ref(agent, (*path, "agent")),)
         else:
-            agents = self.dpm_list(s.agent, (*path, "agent"))
+            agents = self.dpm_list(agent, (*path, "agent"))
+        default_primary = agents[0] if agents else None
+        many_agents = len(agents) > 1
+        # The loop below runs once per data source (200k in a large estate): defaults are read
+        # once, resolved names and policies come from the builder's caches, and a path is made
+        # only for an error.
+        ds_dflt = defaults(DataSourceDoc)
+        d_type, d_secondary, d_mode = ds_dflt["type"], ds_dflt["secondary"], ds_dflt["mode"]
+        d_switched_from, d_dedup = ds_dflt["switched_from"], ds_dflt["dedup"]
+        d_scale_out, d_group = ds_dflt["hyperv_scale_out"], ds_dflt["protection_group"]
+        d_policy, d_secondary_policy = ds_dflt["policy"], ds_dflt["secondary_policy"]
+        resolved = self._dpm_resolved
+        dpm_ref, policy_of = self.dpm_ref, self._policy
         datasources = []
         seen: dict[str, int] = {}
-        for i, ds in enumerate(s.datasources):
-            dpath = (*path, "datasources", i)
-            key = canon(ds.name)
+        for i, ds in enumerate(s.get("datasources", dflt["datasources"])):
+            ds_name = ds["name"]
+            key = canon(ds_name)
             if key in seen:
                 self.error(
-                    (*dpath, "name"),
-                    f"data source {name}/{ds.name} is listed twice on {name} (also at "
+                    (*path, "datasources", i, "name"),
+                    f"data source {name}/{ds_name} is listed twice on {name} (also at "
                     f"datasources[{seen[key]}]); a data source is protected once",
                 )
                 continue
             seen[key] = i
-            if "primary" in ds.model_fields_set:
-                primary = (
-                    None if ds.primary is None else self.dpm_ref(ds.primary, (*dpath, "primary"))
-                )
-            elif len(agents) > 1:
+            if "primary" in ds:
+                primary = ds["primary"]
+                if primary is not None:
+                    primary = resolved.get(primary) or dpm_ref(
+                        primary, (*path, "datasources", i, "primary")
+                    )
+            elif many_agents:
                 self.error(
-                    dpath,
+                    (*path, "datasources", i),
                     "`primary` is required when the server's `agent` is a list (scaled-out "
                     "protection has one agent owner per node)",
                 )
                 primary = None
             else:
-                primary = agents[0] if agents else None
-            secondary = (
-                None if ds.secondary is None else self.dpm_ref(ds.secondary, (*dpath, "secondary"))
-            )
+                primary = default_primary
+            secondary = ds.get("secondary", d_secondary)
+            if secondary is not None:
+                secondary = resolved.get(secondary) or dpm_ref(
+                    secondary, (*path, "datasources", i, "secondary")
+                )
+            mode = ds.get("mode", d_mode)
+            given_from = ds.get("switched_from", d_switched_from)
             switched_from = None
-            if ds.mode == "switched":
-                if ds.switched_from is None:
-                    self.error(dpath, "`switched_from` is required with `mode: switched`")
+            if mode == "switched":
+                if given_from is None:
+                    self.error(
+                        (*path, "datasources", i),
+                        "`switched_from` is required with `mode: switched`",
+                    )
                 else:
-                    switched_from = self.dpm_ref(ds.switched_from, (*dpath, "switched_from"))
-            elif ds.switched_from is not None:
+                    switched_from = dpm_ref(given_from, (*path, "datasources", i, "switched_from"))
+            elif given_from is not None:
                 self.error(
-                    (*dpath, "switched_from"),
+                    (*path, "datasources", i, "switched_from"),
                     "`switched_from` is given only with `mode: switched`",
                     key=True,
                 )
+            policy = ds.get("policy", d_policy)
+            secondary_policy = ds.get("secondary_policy", d_secondary_policy)
             datasources.append(
                 DataSource(
                     server=name,
-                    name=ds.name,
-                    type=ds.type,
+                    name=ds_name,
+                    type=ds.get("type", d_type),
                     primary=primary,
                     secondary=secondary,
-                    mode=ds.mode,
+                    mode=mode,
                     switched_from=switched_from,
-                    dedup=ds.dedup,
-                    hyperv_scale_out=ds.hyperv_scale_out,
-                    protection_group=ds.protection_group,
-                    policy=_policy(ds.policy),
-                    secondary_policy=_policy(ds.secondary_policy),
+                    dedup=ds.get("dedup", d_dedup),
+                    hyperv_scale_out=ds.get("hyperv_scale_out", d_scale_out),
+                    protection_group=ds.get("protection_group", d_group),
+                    policy=None if policy is None else policy_of(policy),
+                    secondary_policy=(
+                        None if secondary_policy is None else policy_of(secondary_policy)
+                    ),
                     index=i,
                 )
             )
         return ProtectedServer(
-            name=name, agents=agents, cluster=s.cluster, datasources=tuple(datasources)
+            name=name,
+            agents=agents,
+            cluster=s.get("cluster", dflt["cluster"]),
+            datasources=tuple(datasources),
         )
 
-    def waiver(self, i: int, w) -> Waiver:
+    def _policy(self, p: dict) -> Policy:
+        """The `Policy` of a policy document; equal policies share one (frozen) instance."""
+        dflt = defaults(PolicyDoc)
+        key = (
+            p.get("short_term", dflt["short_term"]),
+            p.get("long_term", dflt["long_term"]),
+            p.get("sync_minutes", dflt["sync_minutes"]),
+            p.get("sync_before_recovery_point", dflt["sync_before_recovery_point"]),
+            tuple(p.get("exclude_extensions", dflt["exclude_extensions"])),
+        )
+        found = self._policies.get(key)
+        if found is None:
+            found = self._policies[key] = Policy(
+                short_term=key[0],
+                long_term=key[1],
+                sync_minutes=key[2],
+                sync_before_recovery_point=key[3],
+                exclude_extensions=key[4],
+            )
+        return found
+
+    def waiver(self, i: int, w: dict) -> Waiver:
         path = ("waivers", i)
-        if w.rule not in self.rule_ids:
-            close = difflib.get_close_matches(w.rule, sorted(self.rule_ids), n=1)
+        dflt = defaults(WaiverDoc)
+        rule = w["rule"]
+        if rule not in self.rule_ids:
+            close = difflib.get_close_matches(rule, sorted(self.rule_ids), n=1)
             hint = f": did you mean {close[0]}?" if close else ""
-            self.error((*path, "rule"), f"unknown rule id {w.rule}{hint}")
-        target = w.target
+            self.error((*path, "rule"), f"unknown rule id {rule}{hint}")
+        target = w.get("target", dflt["target"])
         if target is not None:
             target = self._waiver_target(target, (*path, "target"))
-        if w.expires is not None:
+        expires = w.get("expires", dflt["expires"])
+        if expires is not None:
             try:
-                _dt.date.fromisoformat(w.expires)
+                _dt.date.fromisoformat(expires)
             except ValueError:
-                self.error((*path, "expires"), f"`expires` is not an ISO date: {w.expires!r}")
-        return Waiver(rule=w.rule, reason=w.reason, target=target, expires=w.expires, index=i)
+                self.error((*path, "expires"), f"`expires` is not an ISO date: {expires!r}")
+        return Waiver(rule=rule, reason=w["reason"], target=target, expires=expires, index=i)
 
     def _waiver_target(self, target: str, path: tuple) -> str:
         key = canon(target)
@@ -370,15 +490,3 @@ class _Builder:
             path, f"waiver target {target} is not a defined DPM server, server or data source"
         )
         return target
-
-
-def _policy(p) -> Policy | None:
-    if p is None:
-        return None
-    return Policy(
-        short_term=p.short_term,
-        long_term=p.long_term,
-        sync_minutes=p.sync_minutes,
-        sync_before_recovery_point=p.sync_before_recovery_point,
-        exclude_extensions=tuple(p.exclude_extensions),
-    )

@@ -1,18 +1,36 @@
 """YAML 1.2 text -> plain Python data, with a locator for line and column of any path.
 
-Why this shape: PyYAML's libyaml-backed `compose` keeps every node's mark and is about twice as
-fast as its `load` on large estates (performance.md), because building Python objects is the slow
-part. We compose in C, then build dicts and lists ourselves in one walk that also resolves plain
-scalars by the YAML 1.2 core schema (PyYAML only knows 1.1: `yes` is a string here, as 1.2 says),
-refuses duplicate keys, too deep nesting and alias bombs. The node tree is kept, so a path's
-position is found only when a message needs it.
+Why this shape: PyYAML's Python constructors are the slow part of `yaml.load` (performance.md).
+We read libyaml's events (C, through CSafeLoader) and build dicts and lists ourselves in one pass
+that also resolves plain scalars by the YAML 1.2 core schema (PyYAML only knows 1.1: `yes` is a
+string here, as 1.2 says) and records where every key and value starts in a compact index (one
+int per scalar), so a path's position is found only when a message needs it, without keeping
+PyYAML's node tree (about 4 KB per data source).
+
+That fast pass handles the documents dpmsmt files are: one document of mappings, sequences and
+untagged scalars. Anything else (anchors and aliases, tags, duplicate keys, nesting too deep,
+several documents, syntax errors, a scalar PyYAML's resolver treats specially) makes it give up
+and the file is read the careful way: compose the node tree in C, then walk it, refusing
+duplicate keys, too deep nesting and alias bombs with the messages and marks of the node tree.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from array import array
 
 import yaml
+from yaml.events import (
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 
 from dpmsmt.io.limits import MAX_ALIAS_NODES, MAX_DEPTH, ReadFailure
 
@@ -142,8 +160,13 @@ class YamlLocator:
         self.root = root
         self._index: dict[int, dict[str, tuple]] = {}
 
-    def __call__(self, path: tuple, key: bool = False) -> tuple[int, int] | None:
-        node, knode = self.root, None
+    def __call__(
+        self, path: tuple, key: bool = False, at_key: bool = False
+    ) -> tuple[int, int, int]:
+        """(line, column, how many parts of `path` exist). With `at_key`, a mapping or sequence
+        is located at its key, so a definition points at `NAME:` and a value reached through an
+        alias at the alias's own key, not the anchor's (findings use this)."""
+        node, knode, depth = self.root, None, 0
         for part in path:
             if isinstance(node, yaml.MappingNode) and isinstance(part, str):
                 idx = self._index.get(id(node))
@@ -159,12 +182,11 @@ class YamlLocator:
                 knode, node = None, node.value[part]
             else:
                 break
-        else:
-            target = knode if key and knode is not None else node
-            m = target.start_mark
-            return (m.line + 1, m.column + 1)
-        m = node.start_mark
-        return (m.line + 1, m.column + 1)
+            depth += 1
+        collection = at_key and isinstance(node, yaml.MappingNode | yaml.SequenceNode)
+        target = knode if knode is not None and (key or collection) else node
+        m = target.start_mark
+        return (m.line + 1, m.column + 1, depth)
 
 
 def read_yaml(text: str):
@@ -174,6 +196,18 @@ def read_yaml(text: str):
         line = text.count("\n", 0, deep.start()) + 1
         col = deep.start() - (text.rfind("\n", 0, deep.start()) + 1) + 1
         raise ReadFailure(line, col, (), f"nesting deeper than {MAX_DEPTH} levels is refused")
+    odd_first = _odd_first_characters()
+    if odd_first is not None:
+        try:
+            fast = _read_events(text, odd_first)
+        except Exception:  # anything unusual: the careful way below says what it is
+            fast = None
+        if fast is not None:
+            return fast
+    return _read_composed(text)
+
+
+def _read_composed(text: str):
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
@@ -185,10 +219,198 @@ def read_yaml(text: str):
         raise ReadFailure(line, col, (), f"YAML syntax error: {problem}") from None
     except RecursionError:
         raise ReadFailure(1, 1, (), f"nesting deeper than {MAX_DEPTH} levels is refused") from None
+    except yaml.reader.ReaderError as e:
+        line, col = _offset_position(text, e.position)
+        what = f"#x{ord(e.character):04x}" if isinstance(e.character, str) else repr(e.character)
+        raise ReadFailure(
+            line, col, (), f"control characters are not allowed in YAML ({what})"
+        ) from None
     except yaml.YAMLError as e:
-        raise ReadFailure(1, 1, (), f"YAML error: {e}") from None
+        message = " ".join(str(e).split())
+        raise ReadFailure(1, 1, (), f"YAML error: {message}") from None
     if root is None:
         raise ReadFailure(1, 1, (), "the file is empty: expected a mapping with `dpmsmt: 1`")
     walker = _Walker(track_aliases="&" in text)
     data = walker.walk(root, (), 1)
     return data, YamlLocator(root)
+
+
+# -- the fast pass over libyaml's events ----------------------------------------------------------
+
+
+def _odd_first_characters() -> frozenset[str] | None:
+    """First characters of plain scalars that the loader's resolver may tag with something else
+    than the tags `_Walker` reads as plain (`<<` is a merge key, `=` a value key), from its
+    current tables; None when the resolver is not the table-driven one we know (then the fast
+    pass is not used)."""
+    resolvers = getattr(_Loader, "yaml_implicit_resolvers", None)
+    if (
+        not isinstance(resolvers, dict)
+        or getattr(_Loader, "yaml_path_resolvers", None)
+        or _Loader.resolve is not yaml.resolver.Resolver.resolve
+        or _Loader.DEFAULT_SCALAR_TAG not in _STRING_TAGS
+        or any(tag not in _IMPLICIT for tag, _ in resolvers.get(None, ()))
+    ):
+        return None
+    return frozenset(
+        first for first, pairs in resolvers.items() if any(tag not in _IMPLICIT for tag, _ in pairs)
+    )
+
+
+class _GiveUp(Exception):
+    """The fast pass met something it leaves to the careful way."""
+
+
+class IndexLocator:
+    """Finds the line and column of a document path in the index the fast pass made.
+
+    The index is flat, one entry per node in document order (node 0 is the root): where it
+    starts (`line << 32 | column`), where its subtree ends (the next node after it: positive for
+    a mapping, negative for a sequence, 0 for a scalar), and for an entry of a mapping its key
+    and where the key starts (-1 otherwise). Arrays of machine integers keep it at about 32
+    bytes a node, and give the garbage collector nothing to traverse.
+    """
+
+    def __init__(self, pos: array, end: array, keys: list, kpos: array):
+        self.pos, self.end, self.keys, self.kpos = pos, end, keys, kpos
+        self._children: dict[int, dict | list] = {}  # node -> its children, once asked for
+
+    def _child(self, node: int, part):
+        """The node at `part` below `node`, or None."""
+        end = self.end[node]
+        if end > 0:
+            if not isinstance(part, str):
+                return None
+        elif end < 0:
+            if not isinstance(part, int) or part < 0:
+                return None
+        else:
+            return None
+        children = self._children.get(node)
+        if children is None:
+            ends, stop = self.end, abs(end)
+            ids = []
+            x = node + 1
+            while x < stop:
+                ids.append(x)
+                e = ends[x]
+                x = abs(e) if e else x + 1
+            if end > 0:
+                keys = self.keys
+                children = {}
+                for x in ids:
+                    children.setdefault(keys[x], x)
+            else:
+                children = ids
+            self._children[node] = children
+        if end > 0:
+            return children.get(part)
+        return children[part] if part < len(children) else None
+
+    def __call__(
+        self, path: tuple, key: bool = False, at_key: bool = False
+    ) -> tuple[int, int, int]:
+        """(line, column, how many parts of `path` exist), as `YamlLocator`."""
+        node, depth = 0, 0
+        for part in path:
+            child = self._child(node, part)
+            if child is None:
+                break
+            node, depth = child, depth + 1
+        kpos = self.kpos[node]
+        use_key = kpos >= 0 and (key or (at_key and self.end[node] != 0))
+        return (*_at(kpos if use_key else self.pos[node]), depth)
+
+
+def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    offset = max(0, min(offset, len(text)))
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _at(pos: int) -> tuple[int, int]:
+    return (pos >> 32) + 1, (pos & 0xFFFFFFFF) + 1
+
+
+def _read_events(text: str, odd_first: frozenset[str]):
+    """Data and an `IndexLocator` for the plain documents described above; None (or `_GiveUp`)
+    for anything else. Builds exactly what `_read_composed` builds for them."""
+    loader = _Loader(text)
+    try:
+        get = loader.get_event
+        get()  # StreamStartEvent
+        if type(get()) is not DocumentStartEvent:
+            return None  # empty stream
+        pos, end, keys, kpos = array("q"), array("q"), [], array("q")
+        add_pos, add_end, add_key, add_kpos = pos.append, end.append, keys.append, kpos.append
+        plain, intern = _plain, sys.intern
+        # The document is item 0 of a pseudo sequence at depth 0, node -1.
+        top: list = []
+        out, is_map, key, key_at, node = top, False, None, -1, -1
+        depth, stack = 0, []
+        while True:
+            ev = get()
+            kind = type(ev)
+            if kind is ScalarEvent:
+                if ev.tag is not None or ev.anchor is not None:
+                    raise _GiveUp
+                m = ev.start_mark
+                at = (m.line << 32) | m.column
+                value = ev.value
+                if is_map and key is None:
+                    if value in out:
+                        raise _GiveUp  # a duplicate key
+                    key, key_at = intern(value), at
+                    continue
+                if depth >= MAX_DEPTH:
+                    raise _GiveUp
+                if not ev.style:
+                    if value[:1] in odd_first:
+                        raise _GiveUp
+                    value = plain(value)
+                add_pos(at)
+                add_end(0)
+                if is_map:
+                    out[key] = value
+                    add_key(key)
+                    add_kpos(key_at)
+                    key = None
+                else:
+                    out.append(value)
+                    add_key(None)
+                    add_kpos(-1)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if ev.tag is not None or ev.anchor is not None or depth >= MAX_DEPTH:
+                    raise _GiveUp
+                if is_map and key is None:
+                    raise _GiveUp  # a collection as a key
+                m = ev.start_mark
+                add_pos((m.line << 32) | m.column)
+                add_end(0)  # set at its end
+                child: dict | list = {} if kind is MappingStartEvent else []
+                if is_map:
+                    out[key] = child
+                    add_key(key)
+                    add_kpos(key_at)
+                else:
+                    out.append(child)
+                    add_key(None)
+                    add_kpos(-1)
+                stack.append((out, is_map, node))
+                out, is_map, key, node = child, kind is MappingStartEvent, None, len(pos) - 1
+                depth += 1
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                end[node] = len(pos) if is_map else -len(pos)
+                out, is_map, node = stack.pop()
+                key = None
+                depth -= 1
+            elif kind is DocumentEndEvent:
+                break
+            else:  # an alias, or an event out of place
+                raise _GiveUp
+        if type(get()) is not StreamEndEvent:
+            return None  # another document
+        if not top:
+            return None
+        return top[0], IndexLocator(pos, end, keys, kpos)
+    finally:
+        loader.dispose()

@@ -72,6 +72,14 @@ class WaiverExpired(Rule):
     family = "waivers"
 
 
+_DATASOURCE_KEYS = frozenset(("datasource", "switched"))
+
+
+def _datasources(entities: dict) -> set[str]:
+    """The data source ids a finding names (only these split into server and name)."""
+    return {canon(entities[k]) for k in _DATASOURCE_KEYS if isinstance(entities.get(k), str)}
+
+
 def _names(entities: dict) -> set[str]:
     out: set[str] = set()
     for key, value in entities.items():
@@ -92,11 +100,10 @@ def matches(waiver: Waiver, finding: Finding) -> bool:
     if waiver.target is None:
         return True
     target = canon(waiver.target)
-    names = _names(finding.entities)
-    if target in names:
+    if target in _names(finding.entities):
         return True
     # a protected server's name also matches its data sources (ids split at the first `/`)
-    return any("/" in n and n.split("/", 1)[0] == target for n in names)
+    return any(n.split("/", 1)[0] == target for n in _datasources(finding.entities))
 
 
 def apply_waivers(

@@ -1,0 +1,949 @@
+"""Hypothesis strategies for DPM topologies, for property-based test suites (cli.md, "Python API").
+
+A tool that rewrites DPM topologies can assert that whatever it produces from a supported estate
+is still supported::
+
+    import dpmsmt
+    from hypothesis import given
+    from dpmsmt.strategies import topologies
+
+    @given(topologies(valid=True))
+    def test_rewrite_keeps_estates_supported(t):
+        assert dpmsmt.check(my_rewrite(t)).verdict == "valid"
+
+`topologies` draws whole estates across the file format (format.md): chains of any depth, fan-in,
+two-server and longer cycles, MABS, mixed and abbreviated versions, OS strings, profiles, failed and
+removed servers, switched data sources, dedup and scaled-out clusters, policies, inactive replicas,
+`knows` lists, tape libraries and waivers. `failures` draws sets of DPM servers to fail and
+`changes` draws (before, after) pairs of a change.
+
+Needs Hypothesis (`pip install 'dpmsmt[test]'`); `import dpmsmt` itself never imports it.
+
+How it works: the strategy builds the plain document of a file (as `dpmsmt.dump` would write it)
+and reads it with `dpmsmt.loads`, so every topology is exactly what the reader makes of a file.
+Every decision offers *safe* choices (no error under the rules of rules.md, given the choices made
+so far: one version family and OS per component, a data source's secondary is its primary's
+protector, a switched data source's primary protects the server it was switched from, ...) and
+*wild* ones (anything the format allows). `valid=True` draws only safe choices, so the estate
+passes `check` by construction, with no filtering; `valid=False` draws both, then injects one
+violation (a self-protecting DPM server, an agent owned by another server, ...) that no waiver
+covers; `valid=None` draws either. Safe choices come first, so examples shrink towards small,
+supported estates with names like `DPM1`, `S1` and `D:\\`.
+
+Waivers expire in 2020 or earlier, or in 2099 or later (or never): the promise of `valid`
+holds for any `today` between 2021-01-01 and 2099-12-30, and under the topology's own profile.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.errors import InvalidArgument
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "dpmsmt.strategies needs Hypothesis: pip install 'dpmsmt[test]' (or hypothesis)"
+    ) from e
+
+from dpmsmt.io.dump import document
+from dpmsmt.io.loader import loads
+from dpmsmt.model import PROFILES, Topology, canon
+
+__all__ = ["changes", "document_to_topology", "failures", "topologies"]
+
+# Builds as DPM writes them: DPM 2019 RTM, DPM 2019 UR2, DPM 2022 RTM, SC 2012 R2 UR14.
+FULL_VERSIONS = ("10.19.58.0", "10.19.202.0", "5.1.363.0", "4.2.1092.0")
+OS_NAMES = (
+    "Windows Server 2019 10.0.17763",
+    "Windows Server 2022 10.0.20348",
+    "Windows Server 2012 R2 6.3.9600",
+)
+# Names that a careless YAML writer would turn into something else (quoting, resolving).
+ODD_DPM_NAMES = ("yes", "1.0", "null", "a:b", "x\\y", "On", "dpm #7", "Ünï")
+ODD_SERVER_NAMES = ("no", "2", "true", "s: t", "Off", "~", "-S")
+DATASOURCE_NAMES = (
+    "C:\\",
+    "D:\\",
+    "db1",
+    "E:\\Shares",
+    "MSSQLSERVER/Sales",
+    "System State",
+    "VM1",
+    "yes",
+    "1.0",
+)
+DATASOURCE_TYPES = (
+    "volume",
+    "sql",
+    "volume",
+    "sql",
+    "hyperv",
+    "share",
+    "folder",
+    "exchange",
+    "sharepoint",
+    "system-state",
+    "bare-metal",
+    "client",
+    "other",
+)
+SYNC_VALUES = (15, 30, 45, 60, 120, 240, 360, 720, 1440)
+SCOPE = ["database", "config", "scripting", "replicas"]
+SCOPES: tuple[list[str] | None, ...] = (
+    None,  # the default: all four
+    ["database", "config", "scripting"],  # no replicas: data sources get no secondary
+    ["replicas", "scripting", "config", "database"],
+    ["database", "database", "config", "scripting", "replicas"],
+    [],
+    ["config", "replicas"],
+)
+# Rule ids of rules.md (the catalogue is the contract, whatever the registry holds right now).
+RULE_IDS = (
+    "AGENT-OWNER",
+    "BUILD-MATCH",
+    "CAPACITY-DATASOURCES",
+    "CAPACITY-SERVERS",
+    "CYCLE-TWO-ONLY",
+    "DB-BACKUP-WITH-SECONDARY",
+    "DEDUP-NO-SECONDARY",
+    "HISTORY-LEFT-BEHIND",
+    "MABS-NO-SECONDARY",
+    "MOVED-UNDER-SECONDARY",
+    "NO-MOVE-UNDER-SECONDARY",
+    "OS-MATCH",
+    "PRIMARY-DOWN",
+    "REBUILD-NEEDS-BACKUP",
+    "REBUILD-SAME-VERSION",
+    "REMOVED-IS-GONE",
+    "REPLICA-NO-EXCLUSIONS",
+    "REPLICA-POLICY",
+    "REPLICA-SYNC",
+    "REPLICA-SYNC-DAILY",
+    "SCALE-OUT-AGENTS",
+    "SCALE-OUT-NO-SECONDARY",
+    "SECONDARY-COVERAGE",
+    "SECONDARY-DOWN",
+    "SECONDARY-IS-PROTECTOR",
+    "SECONDARY-MINIMUM-SCOPE",
+    "SECONDARY-NOT-SELF",
+    "SECONDARY-ONCE",
+    "SELF-PROTECTION-BREAKS-CHAIN",
+    "SQL-HIGH-FREQUENCY",
+    "SQL-VSS-WRITER",
+    "SWITCH-ONLY-TO-SECONDARY",
+    "SWITCHED-FROM-PROTECTED",
+    "SWITCHED-NO-SECONDARY",
+    "TAPE-LIBRARY-VERSION",
+    "UNPROTECTED",
+    "UNTRUSTED-NEEDS-CERTIFICATE",
+    "VERSION-MATCH",
+    "WAIVER-EXPIRED",
+    "WAIVER-UNUSED",
+)
+EXPIRED = ("2020-06-30", "2000-01-01")
+LIVE = (None, "2099-12-31", "2100-01-01")
+
+_MAX_SERVERS = 5
+_MAX_DATASOURCES = 4
+
+
+def short(version: str) -> str:
+    """`10.19.58.0` -> `10.19` (an abbreviated version that matches the whole build)."""
+    return ".".join(version.split(".")[:2])
+
+
+# -- the builder ----------------------------------------------------------------------------------
+
+
+class _Builder:
+    """Draws one topology document; `safe` restricts every decision to supported choices."""
+
+    def __init__(self, draw, *, safe: bool, profile: str, wildness: int):
+        self.draw, self.safe, self.profile, self.wildness = draw, safe, profile, wildness
+
+    def pick(self, safe: Sequence, wild: Sequence = ()):
+        """One of `safe`, or (not in safe mode, now and then) one of `wild`."""
+        if wild and not self.safe and self.draw(st.integers(0, 9)) < self.wildness:
+            return self.draw(st.sampled_from(list(wild)))
+        return self.draw(st.sampled_from(list(safe)))
+
+    def flag(self, safe_value: bool | None = None) -> bool:
+        """A bool; with `safe_value`, only that value is safe."""
+        if safe_value is None:
+            return self.draw(st.booleans())
+        return self.pick([safe_value], [not safe_value])
+
+    # ---- DPM servers ---------------------------------------------------------------------
+    def dpm_names(self, n: int) -> list[str]:
+        odd = self.draw(st.integers(0, 3)) == 3  # now and then, names that need quoting
+        names: list[str] = []
+        for i in range(n):
+            name = f"DPM{i + 1}"
+            if odd:
+                name = self.draw(st.sampled_from([name, *ODD_DPM_NAMES]))
+            if canon(name) in {canon(x) for x in names}:
+                name = f"DPM{i + 1}"
+            names.append(name)
+        return names
+
+    def graph(self, n: int) -> set[tuple[int, int]]:
+        """P edges (x, y): x protects y. A forest of protectors (fan-in, chains of any depth),
+        some trees closed into a cycle; wild: extra edges (self-loops, second protectors)."""
+        parent: list[int | None] = [None] * n
+        for i in range(1, n):
+            parent[i] = self.draw(st.sampled_from([None, *range(i)]))
+        edges = {(p, i) for i, p in enumerate(parent) if p is not None}
+        depth = [0] * n
+        for i in range(n):
+            p = parent[i]
+            depth[i] = 0 if p is None else depth[p] + 1
+        for r in range(n):
+            if parent[r] is not None:
+                continue
+            below = [i for i in range(n) if i != r and self._root(parent, i) == r]
+            if not below:
+                continue
+            two = [i for i in below if depth[i] == 1]
+            longer = [i for i in below if depth[i] >= 2]
+            # closing at depth 1 is a 2-cycle (supported); deeper is a longer cycle, which is a
+            # warning except under strict
+            safe = [None, *two] + (longer if self.profile != "strict" else [])
+            closer = self.pick(safe, longer)
+            if closer is not None:
+                edges.add((closer, r))
+        if not self.safe and self.draw(st.integers(0, 9)) < self.wildness:
+            extra = self.draw(
+                st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3)
+            )
+            edges.update(extra)
+        return edges
+
+    @staticmethod
+    def _root(parent: list[int | None], i: int) -> int:
+        while parent[i] is not None:
+            i = parent[i]  # type: ignore[assignment]
+        return i
+
+    # ---- the document --------------------------------------------------------------------
+    def build(self, min_dpm: int, max_dpm: int) -> dict[str, Any]:
+        draw, pick = self.draw, self.pick
+        n = draw(st.integers(min_dpm, max_dpm))
+        names = self.dpm_names(n)
+        edges = self.graph(n) if n else set()
+        protectors = {y: sorted(x for x, yy in edges if yy == y) for y in range(n)}
+        component = _components(n, edges)
+        lower = draw(st.integers(0, 4)) == 4  # references spelt in another case now and then
+
+        def ref(name: str) -> str:
+            return name.lower() if lower else name
+
+        family = {c: draw(st.sampled_from(FULL_VERSIONS)) for c in set(component)}
+        # wild: a component mixing builds of one release (BUILD-MATCH in 2019+, VERSION-MATCH before)
+        mixed = {c: pick([False], [True]) for c in set(component)}
+        os_of = {c: draw(st.sampled_from([None, *OS_NAMES])) for c in set(component)}
+        library_of = {v: f"TL{i + 1}" for i, v in enumerate(FULL_VERSIONS)}
+        libraries: list[str] = []
+
+        dpms: dict[str, dict[str, Any]] = {}
+        self.status: dict[str, str] = {}
+        self.scope: dict[str, list[str]] = {}
+        for i, name in enumerate(names):
+            d: dict[str, Any] = {}
+            protected = bool(protectors[i])
+            linked = protected or any(x == i for x, _ in edges)
+            kind = pick(["dpm"], ["mabs"]) if linked else draw(st.sampled_from(["dpm", "mabs"]))
+            if kind != "dpm":
+                d["kind"] = kind
+            status = draw(st.sampled_from(["up", "failed", "removed"]))
+            v = family[component[i]]
+            if status == "removed":  # removed servers are compared with nobody
+                d["version"] = draw(st.sampled_from([v, *FULL_VERSIONS, short(v)]))
+            else:
+                # wild: another build of the same release (BUILD-MATCH in 2019+), or any other
+                siblings = [x for x in FULL_VERSIONS if short(x) == short(v) and x != v]
+                if mixed[component[i]]:
+                    d["version"] = draw(st.sampled_from(["10.19.58.0", "10.19.202.0", "10.19"]))
+                else:
+                    d["version"] = pick([v, short(v)], [*siblings, *FULL_VERSIONS])
+            os_name = os_of[component[i]]
+            d["os"] = pick([os_name, None] if os_name else [None], OS_NAMES)
+            if d["os"] is None:
+                del d["os"]
+            if status != "up":
+                d["status"] = status
+            if status == "failed":
+                failure = draw(
+                    st.sampled_from(
+                        [
+                            None,
+                            {"database": "intact"},
+                            {"database": "lost", "storage": "lost"},
+                            {"storage": "intact"},
+                        ]
+                    )
+                )
+                if failure is not None:
+                    d["failure"] = failure
+            children = sorted(y for x, y in edges if x == i)
+            if children:
+                d["protects"] = [ref(names[y]) for y in children]
+            if pick([False] if protected else [False, True], [True]):
+                d["protects_own_database"] = True
+            scope = draw(st.sampled_from(SCOPES))
+            if scope is not None:
+                d["secondary_scope"] = scope
+            effective_scope = SCOPE if scope is None else scope
+            database: dict[str, Any] = {}
+            sql = draw(st.sampled_from(["local", "remote"]))
+            if sql != "local":
+                database["sql"] = sql
+            good_backups = [None, "secondary", "sql-native", "none"]
+            bad_backups = ["azure", "own-pool", "tape", "share"]
+            if protected and sql == "local":
+                backup = pick(good_backups, bad_backups)
+            else:
+                backup = draw(st.sampled_from(good_backups + bad_backups))
+            if backup is not None:
+                database["backup"] = backup
+            if protected and "database" in effective_scope:
+                vss = pick(["running"], ["stopped"])
+            else:
+                vss = draw(st.sampled_from(["running", "stopped"]))
+            if vss != "running":
+                database["vss_writer"] = vss
+            if database:
+                d["database"] = database
+            plain = [("trusted", "kerberos"), ("trusted", "ntlm"), ("trusted", "certificate")]
+            untrusted = [
+                ("untrusted", "certificate"),
+                ("workgroup", "certificate"),
+                ("workgroup", "ntlm"),
+                ("untrusted", "kerberos"),
+            ]
+            if not protected:
+                trust, auth = draw(st.sampled_from(plain + untrusted))
+            elif self.profile in ("strict", "2025"):
+                trust, auth = pick(plain, untrusted)
+            else:
+                trust, auth = pick(plain + untrusted[:2], untrusted[2:])
+            if trust != "trusted":
+                d["trust"] = trust
+            if auth != "kerberos":
+                d["auth"] = auth
+            others = [x for x in names if x != name]
+            if others and draw(st.integers(0, 3)) == 3:
+                d["knows"] = [
+                    ref(x) for x in draw(st.lists(st.sampled_from(others), unique=True, max_size=2))
+                ]
+            if status == "removed":  # compared with nobody
+                lib = draw(st.sampled_from([None, "TL1", "TL2"]))
+            else:
+                lib = pick([None, library_of[family[component[i]]]], ["TL1", "TL2"])
+            if lib is not None:
+                d["tape_library"] = ref(lib)
+                if lib not in libraries:
+                    libraries.append(lib)
+            dpms[name] = d
+            self.status[name] = status
+            self.scope[name] = effective_scope
+
+        self.names = names
+        self.protector_of = {
+            names[y]: [names[x] for x in xs] for y, xs in protectors.items()
+        }  # name -> protectors
+        self.up = [x for x in names if self.status[x] == "up"]
+        self.dead = [x for x in names if self.status[x] != "up"]
+        self.edges = {(names[x], names[y]) for x, y in edges}
+
+        servers: dict[str, dict[str, Any]] = {}
+        m = draw(st.integers(0, _MAX_SERVERS))
+        odd = draw(st.integers(0, 3)) == 3
+        for k in range(m):
+            sname = f"S{k + 1}"
+            if odd:
+                sname = draw(st.sampled_from([sname, *ODD_SERVER_NAMES]))
+            taken = {canon(x) for x in [*servers, *names]}
+            if canon(sname) in taken:
+                sname = f"S{k + 1}"
+                if canon(sname) in taken:
+                    continue
+            servers[sname] = self.server(sname, ref)
+
+        doc: dict[str, Any] = {"dpmsmt": 1}
+        if draw(st.booleans()) or self.profile != "strict":
+            doc["profile"] = self.profile
+        if draw(st.integers(0, 3)) == 3:
+            doc["name"] = draw(st.sampled_from(["Estate", "a: b # c", "2019", ""]))
+        doc["dpm_servers"] = dpms
+        if servers or draw(st.booleans()):
+            doc["servers"] = servers
+
+        # inactive replicas: what a DPM server still holds after a move or a switch
+        ids = [f"{s}/{ds['name']}" for s, sd in servers.items() for ds in sd.get("datasources", [])]
+        if names and draw(st.integers(0, 2)) == 2:
+            candidates = [
+                (holder, ds_id, source)
+                for holder in names
+                for ds_id in [*ids, "Gone/D:\\"]
+                for source in [None, *names]
+            ]
+            safe = [c for c in candidates if not self.moved_under_secondary(doc, *c)]
+            unsafe = [c for c in candidates if c not in safe]
+            # the exception of MOVED-UNDER-SECONDARY: a switched data source's new primary still
+            # holds its replica as the secondary of the server it was switched from
+            switched = [
+                (self._name(ds["primary"]), f"{s}/{ds['name']}", self._name(ds["switched_from"]))
+                for s, sd in servers.items()
+                for ds in sd.get("datasources", [])
+                if ds.get("mode") == "switched" and ds.get("primary")
+            ]
+            entries = st.sampled_from(safe)
+            if switched:
+                entries |= st.sampled_from(switched)
+            if unsafe and not self.safe:
+                entries |= st.sampled_from(unsafe)
+            chosen = draw(st.lists(entries, max_size=3, unique=True))
+            for holder, ds_id, source in chosen:
+                entry: dict[str, Any] = {"datasource": ref(ds_id)}
+                if source is not None or draw(st.booleans()):
+                    entry["from"] = None if source is None else ref(source)
+                dpms[holder].setdefault("inactive", []).append(entry)
+
+        if libraries or draw(st.integers(0, 3)) == 3:
+            extra = [] if draw(st.booleans()) else ["TL9"]
+            doc["tape_libraries"] = {
+                lib: draw(st.sampled_from([{}, None])) for lib in [*libraries, *extra]
+            }
+
+        waivers = draw(
+            st.lists(
+                st.builds(
+                    _waiver,
+                    st.sampled_from(RULE_IDS),
+                    st.sampled_from([None, *names, *servers, *ids]),
+                    st.sampled_from([*LIVE, *EXPIRED]),
+                    st.booleans(),
+                ),
+                max_size=3,
+            )
+        )
+        if waivers:
+            doc["waivers"] = waivers
+        return doc
+
+    def server(self, sname: str, ref: Callable[[str], str]) -> dict[str, Any]:
+        draw, pick = self.draw, self.pick
+        up, names = self.up, self.names
+        shape = draw(st.sampled_from(["plain", "plain", "switched", "scale-out"]))
+        s: dict[str, Any] = {}
+        datasources: list[dict[str, Any]] = []
+        ds_names = draw(
+            st.lists(
+                st.sampled_from(DATASOURCE_NAMES),
+                unique_by=canon,
+                max_size=_MAX_DATASOURCES,
+                min_size=1 if shape != "plain" else 0,
+            )
+        )
+
+        # a switched server: its primary q protects the server p it was switched away from
+        # (or p is dead and has no protector left)
+        switches = [(q, p) for q, p in sorted(self.edges) if q != p and self.status[q] == "up"] + [
+            (q, p) for q in up for p in self.dead if not self.protector_of[p]
+        ]
+        if shape == "switched" and (switches or not self.safe) and names:
+            q, p = (
+                pick(switches, [(a, b) for a in names for b in names])
+                if switches
+                else (
+                    draw(st.sampled_from(names)),
+                    draw(st.sampled_from(names)),
+                )
+            )
+            s["agent"] = ref(pick([q], names))
+            for i, name in enumerate(ds_names):
+                ds: dict[str, Any] = {"name": name, "type": draw(st.sampled_from(DATASOURCE_TYPES))}
+                if i == 0 or draw(st.booleans()):
+                    ds.update(mode="switched", primary=ref(q), switched_from=ref(p))
+                else:
+                    ds["primary"] = pick([ref(q), None], names)
+                secondary = pick([None], names)
+                if secondary is not None:
+                    ds["secondary"] = ref(secondary)
+                self.policies(ds, secondary)
+                datasources.append(ds)
+            s["datasources"] = datasources
+            return s
+
+        # a Hyper-V cluster with scaled-out protection: one agent owner per node
+        if shape == "scale-out" and len(up if self.safe else names) >= 2:
+            agents = draw(
+                st.lists(
+                    st.sampled_from(up if self.safe else names), min_size=2, max_size=3, unique=True
+                )
+            )
+            s["agent"] = [ref(a) for a in agents]
+            if self.flag(True):
+                s["cluster"] = True
+            for name in ds_names:
+                ds = {"name": name, "type": pick(["hyperv"], DATASOURCE_TYPES)}
+                primary = pick(agents, [*names, None])
+                ds["primary"] = None if primary is None else ref(primary)
+                if self.flag(True):
+                    ds["hyperv_scale_out"] = True
+                secondary = pick([None], names)
+                if secondary is not None:
+                    ds["secondary"] = ref(secondary)
+                self.policies(ds, secondary)
+                datasources.append(ds)
+            s["datasources"] = datasources
+            return s
+
+        # a plain server: one agent, data sources on it (or on others, wild)
+        agent = pick([None, *up], names) if names else None
+        if agent is not None:
+            s["agent"] = ref(agent) if draw(st.booleans()) else [ref(agent)]
+        if draw(st.integers(0, 5)) == 5:
+            s["cluster"] = True
+        for name in ds_names:
+            ds = {"name": name, "type": draw(st.sampled_from(DATASOURCE_TYPES))}
+            how = draw(st.sampled_from(["default", "explicit", "none"]))
+            if how == "default":
+                primary = agent
+            elif how == "explicit":
+                primary = pick([agent], names) if names else None
+                ds["primary"] = None if primary is None else ref(primary)
+            else:
+                primary = None
+                ds["primary"] = None
+            dedup = draw(st.integers(0, 4)) == 4
+            scale_out = draw(st.integers(0, 5)) == 5
+            if dedup:
+                ds["dedup"] = True
+            if scale_out:
+                ds["hyperv_scale_out"] = True
+            good = [None]
+            if (
+                primary is not None
+                and len(self.protector_of[primary]) == 1
+                and "replicas" in self.scope[primary]
+                and not dedup
+                and not scale_out
+            ):
+                good.append(self.protector_of[primary][0])
+            secondary = pick(good, names)
+            if secondary is not None:
+                ds["secondary"] = ref(secondary)
+            self.policies(ds, secondary)
+            if draw(st.integers(0, 3)) == 3:
+                ds["protection_group"] = draw(st.sampled_from(["PG1", "PG 2", "1"]))
+            datasources.append(ds)
+        if datasources or draw(st.booleans()):
+            s["datasources"] = datasources
+        return s
+
+    def policies(self, ds: dict[str, Any], secondary: str | None) -> None:
+        draw = self.draw
+        policies = [
+            None,
+            {"sync_minutes": 60},
+            {"sync_minutes": 15},
+            {},
+            {"sync_minutes": 5, "long_term": "online"},
+        ]
+        if ds.get("type") == "sql":  # SQL-HIGH-FREQUENCY (2016) looks at 15 minutes or less
+            policies += [{"sync_minutes": 15}, {"sync_minutes": 16}, {"sync_minutes": 5}]
+        policy = draw(st.sampled_from(policies))
+        if policy is not None:
+            ds["policy"] = policy
+        good = [
+            None,
+            {"sync_minutes": 1440},
+            {"sync_minutes": 60},
+            {"short_term": "disk", "long_term": "tape"},
+            {"long_term": "tape", "sync_before_recovery_point": True},
+        ]
+        if self.profile in ("2016", "2019", "2022", "2025"):
+            good.append({"long_term": "online", "sync_minutes": 1440})  # a warning there
+        bad = [
+            {},
+            {"short_term": "tape"},
+            {"sync_minutes": 10},
+            {"sync_minutes": 60, "sync_before_recovery_point": True},
+            {"long_term": "online-and-tape"},
+            {"sync_minutes": 1440, "exclude_extensions": [".tmp", ".bak"]},
+        ]
+        # without a replica the secondary policy is not read: anything goes
+        sp = draw(st.sampled_from(good + bad)) if secondary is None else self.pick(good, bad)
+        if sp is not None:
+            ds["secondary_policy"] = copy.deepcopy(sp)
+
+    def moved_under_secondary(self, doc: dict, holder: str, ds_id: str, source) -> bool:
+        """Whether an inactive entry breaks MOVED-UNDER-SECONDARY (rules.md's formal reading)."""
+        if source is None:
+            return False
+        server, _, name = ds_id.partition("/")
+        sd = doc.get("servers", {}).get(server)
+        if sd is None:
+            return False
+        ds = next((d for d in sd.get("datasources", []) if canon(d["name"]) == canon(name)), None)
+        if ds is None:
+            return False
+        if "primary" in ds:
+            q = ds["primary"]
+        else:
+            agent = sd.get("agent")
+            q = agent[0] if isinstance(agent, list) and len(agent) == 1 else agent
+        if q is None or isinstance(q, list):
+            return False
+        q = self._name(q)
+        if q == source:
+            return False
+        if (
+            q == holder
+            and ds.get("mode") == "switched"
+            and self._name(ds["switched_from"]) == source
+        ):
+            return False
+        return q in self.knows(doc, holder)
+
+    def _name(self, ref: str) -> str:
+        return next(n for n in self.names if canon(n) == canon(ref))
+
+    def knows(self, doc: dict, s: str) -> set[str]:
+        comp = {s}
+        todo = [s]
+        while todo:
+            x = todo.pop()
+            for a, b in self.edges:
+                for u, v in ((a, b), (b, a)):
+                    if u == x and v not in comp:
+                        comp.add(v)
+                        todo.append(v)
+        dpms = doc["dpm_servers"]
+        comp.update(self._name(k) for k in dpms[s].get("knows", []))
+        comp.update(
+            n for n, d in dpms.items() if canon(s) in {canon(k) for k in d.get("knows", [])}
+        )
+        return comp
+
+
+def _waiver(rule: str, target: str | None, expires: str | None, lower: bool) -> dict[str, Any]:
+    w: dict[str, Any] = {"rule": rule}
+    if target is not None:
+        w["target"] = target.lower() if lower else target
+    w["reason"] = "accepted"
+    if expires is not None:
+        w["expires"] = expires
+    return w
+
+
+def _components(n: int, edges: set[tuple[int, int]]) -> list[int]:
+    """A component label per node (union-find over the edges in either direction)."""
+    label = list(range(n))
+
+    def find(i: int) -> int:
+        while label[i] != i:
+            label[i] = label[label[i]]
+            i = label[i]
+        return i
+
+    for x, y in edges:
+        label[find(x)] = find(y)
+    return [find(i) for i in range(n)]
+
+
+# -- injected violations ------------------------------------------------------------------------
+
+
+def _new_server(doc: dict, agent, datasources: list[dict]) -> str:
+    servers = doc.setdefault("servers", {})
+    taken = {canon(x) for x in [*servers, *doc["dpm_servers"]]}
+    k = len(servers) + 1
+    while canon(f"S{k}") in taken:
+        k += 1
+    name = f"S{k}"
+    servers[name] = {"agent": agent, "datasources": datasources}
+    return name
+
+
+def _inject_agent_owner(doc: dict, draw) -> tuple[str, str] | None:
+    """A data source protected by an up DPM server that does not own its computer's agent."""
+    up = sorted(n for n, d in doc["dpm_servers"].items() if d.get("status", "up") == "up")
+    if not up:
+        return None
+    dpm = draw(st.sampled_from(up))
+    name = _new_server(doc, None, [{"name": "D:\\", "primary": dpm}])
+    return "AGENT-OWNER", name
+
+
+def _inject_self(doc: dict, draw) -> tuple[str, str]:
+    dpm = draw(st.sampled_from(sorted(doc["dpm_servers"])))
+    protects = doc["dpm_servers"][dpm].setdefault("protects", [])
+    if canon(dpm) not in {canon(x) for x in protects}:
+        protects.append(dpm)
+    return "SECONDARY-NOT-SELF", dpm
+
+
+def _inject_primary_down(doc: dict, draw) -> tuple[str, str] | None:
+    dead = sorted(n for n, d in doc["dpm_servers"].items() if d.get("status", "up") != "up")
+    if not dead:
+        return None
+    dpm = draw(st.sampled_from(dead))
+    name = _new_server(doc, dpm, [{"name": "D:\\", "type": "volume"}])
+    return "PRIMARY-DOWN", name
+
+
+def _inject_dedup(doc: dict, draw) -> tuple[str, str] | None:
+    found = [
+        (s, ds)
+        for s, sd in sorted((doc.get("servers") or {}).items())
+        for ds in sd.get("datasources", [])
+        if ds.get("secondary") is not None
+    ]
+    if not found:
+        return None
+    s, ds = draw(st.sampled_from(found))
+    ds["dedup"] = True
+    return "DEDUP-NO-SECONDARY", f"{s}/{ds['name']}"
+
+
+def _inject_once(doc: dict, draw) -> tuple[str, str] | None:
+    names = sorted(doc["dpm_servers"])
+    if len(names) < 3:
+        return None
+    y, a, b = draw(st.permutations(names))[:3]
+    for x in (a, b):
+        protects = doc["dpm_servers"][x].setdefault("protects", [])
+        if canon(y) not in {canon(p) for p in protects}:
+            protects.append(y)
+    return "SECONDARY-ONCE", y
+
+
+def _inject_version(doc: dict, draw) -> tuple[str, str] | None:
+    alive = sorted(n for n, d in doc["dpm_servers"].items() if d.get("status") != "removed")
+    if len(alive) < 2:
+        return None
+    x, y = draw(st.permutations(alive))[:2]
+    doc["dpm_servers"][x]["version"] = "5.1.363.0"
+    doc["dpm_servers"][y]["version"] = "10.19.58.0"
+    protects = doc["dpm_servers"][x].setdefault("protects", [])
+    if canon(y) not in {canon(p) for p in protects}:
+        protects.append(y)
+    return "VERSION-MATCH", y
+
+
+# Each makes an error of its rule whatever else the topology holds (None: not applicable).
+_INJECTIONS = (
+    _inject_agent_owner,
+    _inject_self,
+    _inject_primary_down,
+    _inject_dedup,
+    _inject_once,
+    _inject_version,
+)
+# These add an error of their rule and of no other rule (for waived errors in valid estates).
+_CLEAN_INJECTIONS = (_inject_agent_owner, _inject_primary_down, _inject_dedup)
+
+
+def _inject(doc: dict, draw, injections) -> tuple[str, str] | None:
+    order = draw(st.permutations(range(len(injections))))
+    for i in order:
+        done = injections[i](doc, draw)
+        if done is not None:
+            return done
+    return None
+
+
+# -- public strategies ------------------------------------------------------------------------
+
+
+def document_to_topology(doc: dict[str, Any]) -> Topology:
+    """Read a topology document (plain data, as `dpmsmt.io.dump.document(..., flow=False)`)."""
+    return loads(json.dumps(doc), format="json", file="<generated>")
+
+
+@st.composite
+def _documents(draw, min_dpm: int, max_dpm: int, valid: bool | None, profile: str | None):
+    if valid is None:
+        valid_here = draw(st.booleans())
+        inject = False
+    else:
+        valid_here, inject = valid, not valid
+    prof = profile if profile is not None else draw(st.sampled_from(PROFILES))
+    wildness = 0 if valid_here else draw(st.sampled_from([1, 3, 10]))
+    builder = _Builder(draw, safe=valid_here, profile=prof, wildness=wildness)
+    doc = builder.build(max(min_dpm, 1) if inject else min_dpm, max_dpm)
+    if inject:
+        rule, _ = _inject(doc, draw, _INJECTIONS)  # _inject_self always applies
+        # no live waiver may cover the injected error
+        doc["waivers"] = [
+            w for w in doc.get("waivers", []) if w["rule"] != rule or w.get("expires") in EXPIRED
+        ]
+        if not doc["waivers"]:
+            del doc["waivers"]
+    elif doc["dpm_servers"] and draw(st.integers(0, 4)) == 4:
+        # an error, accepted by a waiver: still valid (and not counted) when safe
+        done = _inject(doc, draw, _CLEAN_INJECTIONS)
+        if done is not None:
+            rule, target = done
+            w = {"rule": rule, "target": draw(st.sampled_from([None, target])), "reason": "ok"}
+            if w["target"] is None:
+                del w["target"]
+            expires = draw(st.sampled_from(LIVE))
+            if expires is not None:
+                w["expires"] = expires
+            doc.setdefault("waivers", []).append(w)
+    return doc
+
+
+def topologies(
+    *,
+    min_dpm: int = 1,
+    max_dpm: int = 6,
+    valid: bool | None = None,
+    profile: str | None = None,
+) -> st.SearchStrategy[Topology]:
+    """Topologies across the whole file format.
+
+    Parameters
+    ----------
+    min_dpm, max_dpm
+        How many DPM servers (0 <= min_dpm <= max_dpm; at least 1 when `valid=False`).
+    valid
+        True: `dpmsmt.check(t)` finds no unwaived error (under the topology's own profile, for
+        any `today` from 2021-01-01 to 2099-12-30); False: it finds at least one; None: either.
+    profile
+        The file's profile (`strict`, `"2012"` … `"2025"`); None draws one.
+    """
+    if not (isinstance(min_dpm, int) and isinstance(max_dpm, int) and 0 <= min_dpm <= max_dpm):
+        raise InvalidArgument(f"need 0 <= min_dpm <= max_dpm, got {min_dpm=} {max_dpm=}")
+    if valid not in (None, True, False):
+        raise InvalidArgument(f"valid must be None, True or False, not {valid!r}")
+    if valid is False and max_dpm < 1:
+        raise InvalidArgument("valid=False needs max_dpm >= 1 (an error needs a DPM server)")
+    if profile is not None and profile not in PROFILES:
+        raise InvalidArgument(f"unknown profile {profile!r} (one of {', '.join(PROFILES)})")
+    return _documents(min_dpm, max_dpm, valid, profile).map(document_to_topology)
+
+
+def failures(
+    topology: Topology, *, max_size: int | None = None
+) -> st.SearchStrategy[frozenset[str]]:
+    """Non-empty sets of the topology's up DPM servers, to fail at once (`suggest_moves(failed=)`)."""
+    up = [n for n, d in topology.dpm_servers.items() if d.up]
+    if not up:
+        raise InvalidArgument("the topology has no up DPM server to fail")
+    return st.frozensets(st.sampled_from(up), min_size=1, max_size=max_size or len(up))
+
+
+# ---- changes ----------------------------------------------------------------------------------
+
+
+def _fail(d: dict, failure: dict | None) -> None:
+    d["status"] = "failed"
+    d.pop("failure", None)
+    if failure:
+        d["failure"] = failure
+
+
+def _up(d: dict) -> None:
+    d.pop("status", None)
+    d.pop("failure", None)
+
+
+def _primary_of(sd: dict, ds: dict):
+    if "primary" in ds:
+        return ds["primary"]
+    agent = sd.get("agent")
+    if isinstance(agent, list):
+        return agent[0] if len(agent) == 1 else None
+    return agent
+
+
+@st.composite
+def _changes(draw, topology: Topology):
+    doc = document(topology, flow=False)
+    dpms: dict[str, dict] = doc["dpm_servers"]
+    servers: dict[str, dict] = doc.get("servers", {})
+    failures_ = st.sampled_from(
+        [None, {"database": "intact"}, {"database": "lost", "storage": "lost"}]
+    )
+    kinds = []
+    protected = [
+        (s, p)
+        for s, sd in servers.items()
+        for p in sorted({_primary_of(sd, ds) for ds in sd.get("datasources", [])} - {None})
+    ]
+    if protected and len(dpms) >= 2:
+        kinds.append("move")
+    switchable = [(s, p) for s, p in protected if topology.protectors.get(p)]
+    if switchable:
+        kinds.append("switch")
+    if dpms:
+        kinds += ["rebuild", "comeback", "fail"]
+    if not kinds:
+        return topology, topology
+    kind = draw(st.sampled_from(kinds))
+    before, after = copy.deepcopy(doc), copy.deepcopy(doc)
+
+    if kind == "move":  # a protected server moves to another DPM server (with its secondary)
+        s, p = draw(st.sampled_from(protected))
+        n = draw(st.sampled_from([x for x in dpms if x != p]))
+        protector = topology.protectors[n]
+        sd = after["servers"][s]
+        sd["agent"] = n
+        for ds in sd.get("datasources", []):
+            if _primary_of(servers[s], ds) is None:
+                continue
+            ds.update(primary=n, mode="normal")
+            ds.pop("switched_from", None)
+            ds.pop("secondary", None)
+            if len(protector) == 1 and draw(st.booleans()):
+                ds["secondary"] = protector[0]
+    elif kind == "switch":  # p fails; its server is switched to p's secondary
+        s, p = draw(st.sampled_from(switchable))
+        q = draw(st.sampled_from(list(topology.protectors[p])))
+        failure = draw(failures_)
+        for side in (before, after):
+            if side["dpm_servers"][p].get("status", "up") == "up":
+                _fail(side["dpm_servers"][p], failure)
+        sd = after["servers"][s]
+        sd["agent"] = q
+        for ds in sd.get("datasources", []):
+            if _primary_of(servers[s], ds) == p:
+                ds.update(primary=q, mode="switched", switched_from=p)
+                ds.pop("secondary", None)
+            elif "primary" not in ds:
+                ds["primary"] = _primary_of(servers[s], ds)
+    elif kind == "rebuild":  # d failed, comes back (same or another version)
+        d = draw(st.sampled_from(list(dpms)))
+        _fail(before["dpm_servers"][d], draw(failures_))
+        _up(after["dpm_servers"][d])
+        version = draw(st.sampled_from([dpms[d]["version"], *FULL_VERSIONS]))
+        before["dpm_servers"][d]["version"] = dpms[d]["version"]
+        after["dpm_servers"][d]["version"] = version
+    elif kind == "comeback":  # a removed server comes back (REMOVED-IS-GONE)
+        d = draw(st.sampled_from(list(dpms)))
+        before["dpm_servers"][d]["status"] = "removed"
+        before["dpm_servers"][d].pop("failure", None)
+        _up(after["dpm_servers"][d])
+    else:  # a server fails
+        d = draw(st.sampled_from(list(dpms)))
+        _up(before["dpm_servers"][d])
+        _fail(after["dpm_servers"][d], draw(failures_))
+    return document_to_topology(before), document_to_topology(after)
+
+
+def changes(topology: Topology) -> st.SearchStrategy[tuple[Topology, Topology]]:
+    """(before, after) pairs of a change to `topology`.
+
+    A protected server moved to another DPM server; switched to its primary's secondary after the
+    primary failed; a failed DPM server rebuilt with the same or another version; a removed one
+    coming back; a DPM server failing. (A topology with no DPM server gives `(t, t)`.)
+    """
+    return _changes(topology)
