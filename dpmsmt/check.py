@@ -17,7 +17,7 @@ from dpmsmt.model import Topology, canon, format_path
 from dpmsmt.rules import Rule, Scope, all_rules
 from dpmsmt.rules.meta.waivers import apply_waivers
 
-__all__ = ["check", "evaluate"]
+__all__ = ["check"]
 
 
 def check(
@@ -69,23 +69,6 @@ def check(
         before=before.file if before is not None else None,
         stats={"signatures": grounder.size, "instances": len(pending)},
     )
-
-
-def evaluate(rules: Iterable[Rule], view: View, timeout: float | None = 60.0) -> dict:
-    """Rule id -> violated instances of a snapshot (for commands that reuse `check`'s model)."""
-    grounder = Grounder()
-    pending = []
-    for rule in rules:
-        if rule.scope is None or rule.severity.get(view.profile) is None:
-            continue
-        for _instance, facts, members in _instances(rule, view, None):
-            pending.append((rule, members, grounder.add(rule, facts)))
-    values = grounder.solve(timeout)
-    out: dict[str, list] = {}
-    for rule, members, (hv, _) in pending:
-        if not values[hv]:
-            out.setdefault(rule.id, []).extend(members)
-    return out
 
 
 def _selection(select, ignore, *, change: bool) -> list[Rule]:

@@ -68,6 +68,13 @@ def write_atomic(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        # mkstemp makes the file private; give it the mode a plain write would (or the old one)
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
@@ -388,6 +395,72 @@ def suggest_move(
     if not suggestion.optimal:
         raise typer.Exit(3)
     raise typer.Exit(0 if suggestion.complete else 1)
+
+
+class GraphFormat(StrEnum):
+    dot = "dot"
+    mermaid = "mermaid"
+    svg = "svg"
+
+
+def _graphviz_svg(dot_text: str) -> str:
+    """`dot -Tsvg` on `dot_text` (stdin); a missing or failing Graphviz is a Fatal (exit 2)."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("dot")
+    if exe is None:
+        raise Fatal("--format svg needs Graphviz's `dot` on the PATH (apt install graphviz)")
+    try:
+        done = subprocess.run(
+            [exe, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True, timeout=300
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise Fatal(f"Graphviz's `dot` failed: {e}") from None
+    if done.returncode != 0:
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise Fatal(f"Graphviz's `dot` failed: {why[0] if why else f'exit {done.returncode}'}")
+    return done.stdout.decode("utf-8", "replace")
+
+
+@app.command()
+def graph(
+    file: Annotated[str, typer.Argument(help="The topology file.")],
+    before: Annotated[
+        str | None,
+        typer.Option(help="The topology before the change: moved servers and change rules."),
+    ] = None,
+    format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Picture format.")] = (
+        GraphFormat.dot
+    ),
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write the picture there (atomically).")
+    ] = None,
+    max_servers: Annotated[
+        int,
+        typer.Option(help="Draw more protected servers than this under one DPM server as one node."),
+    ] = 12,
+) -> None:
+    """Draw the estate: DPM servers, protection edges, protected servers, violations in red."""
+    import shutil
+
+    from dpmsmt.check import check as run_check
+    from dpmsmt.render.dot import render_dot, render_mermaid
+
+    if max_servers < 0:
+        raise Fatal(f"--max-servers: at least 0, not {max_servers}")
+    if format is GraphFormat.svg and shutil.which("dot") is None:  # before any solving
+        raise Fatal("--format svg needs Graphviz's `dot` on the PATH (apt install graphviz)")
+    topology = _load(file)
+    previous = _load(before) if before else None
+    report = run_check(topology, before=previous)
+    if format is GraphFormat.mermaid:
+        text = render_mermaid(topology, report, previous, max_servers=max_servers)
+    else:
+        text = render_dot(topology, report, previous, max_servers=max_servers)
+        if format is GraphFormat.svg:
+            text = _graphviz_svg(text)
+    _emit(text, output)
 
 
 @app.command()
