@@ -327,7 +327,7 @@ class Grounder:
     def __init__(self) -> None:
         self._templates: dict[tuple, tuple[str, str | None]] = {}
         self._signatures: dict[tuple, tuple[str, str | None]] = {}
-        self._lines: list[str] = []
+        self._lines: dict[str, str] = {}  # Boolean name -> its declaration and definition
 
     def template(self, rule: Rule, facts: dict[str, Any]) -> tuple[str, str | None]:
         key = (rule.id, tuple((k, _shape(v)) for k, v in facts.items()))
@@ -363,11 +363,11 @@ class Grounder:
 
         n = len(self._signatures)
         hv = f"h{n}"
-        self._lines.append(f"(declare-const {hv} Bool)\n(assert (= {hv} {ground(holds_t)}))")
+        self._lines[hv] = f"(declare-const {hv} Bool)\n(assert (= {hv} {ground(holds_t)}))"
         sv = None
         if severe_t is not None:
             sv = f"s{n}"
-            self._lines.append(f"(declare-const {sv} Bool)\n(assert (= {sv} {ground(severe_t)}))")
+            self._lines[sv] = f"(declare-const {sv} Bool)\n(assert (= {sv} {ground(severe_t)}))"
         found = self._signatures[key] = (hv, sv)
         return found
 
@@ -376,7 +376,11 @@ class Grounder:
         return len(self._signatures)
 
     def smtlib(self) -> str:
-        return "\n".join(self._lines)
+        return "\n".join(self._lines.values())
+
+    def definitions(self, names) -> str:
+        """SMT-LIB text defining only the named Booleans (those a problem refers to)."""
+        return "\n".join(self._lines[n] for n in sorted(set(names)))
 
     def solve(self, timeout: float | None) -> dict[str, bool]:
         """One `check` of everything grounded; the truth value of every Boolean.

@@ -285,8 +285,9 @@ class _Legality:
 
     def history_broken(
         self, server: ProtectedServer, after: ProtectedServer, view: View
-    ) -> z3.ArithRef:
-        """How many of the server's data sources start a new recovery-point chain."""
+    ) -> tuple[z3.ArithRef, set[str]]:
+        """How many of the server's data sources start a new recovery-point chain (and the
+        Booleans of HISTORY-LEFT-BEHIND that say so)."""
         change = self._change(server, after, view)
         counts: dict[str, int] = {}
         for c in change.datasources:
@@ -294,10 +295,7 @@ class _Legality:
                 name = self.name(self.history, self.history.reads(change, c))
                 counts[name] = counts.get(name, 0) + 1
         terms = [z3.If(z3.Bool(n), 0, k) for n, k in sorted(counts.items())]
-        return z3.Sum(terms) if terms else z3.IntVal(0)
-
-    def definitions(self) -> str:
-        return self.grounder.smtlib()
+        return (z3.Sum(terms) if terms else z3.IntVal(0)), set(counts)
 
     def truth(self) -> dict[str, bool]:
         """Solve every grounded formula so far (one `check`): which rule instances hold.
@@ -607,8 +605,10 @@ class _Problem:
             p: z3.Bool(f"rebuild_final!{i}")
             for i, p in enumerate(sorted(self.rebuildable, key=canon))
         }
+        used: set[str] = set()  # the grounded Booleans this problem refers to
         for p in self.rebuildable:
             names = [n for ns in self.rebuild_terms[p].values() for n in ns]
+            used.update(names)
             cons.append(z3.Not(z3.And(rb_now[p], rb_final[p])))
             cons.append(
                 z3.Implies(z3.Or(rb_now[p], rb_final[p]), z3.And([z3.Bool(n) for n in names]))
@@ -648,6 +648,7 @@ class _Problem:
                     cost["unprotected"].append(c * g.datasources)
                     cost["secondary_lost"].append(c * 0)
                     continue
+                used.update(names)
                 legal = z3.And([z3.Bool(n) for n in names]) if names else z3.BoolVal(True)
                 cons.append(z3.Implies(c > 0, legal))
                 if opt.kind == "rebuild":
@@ -655,7 +656,9 @@ class _Problem:
                 if opt.kind == "switch-back":
                     cons.append(z3.Implies(c > 0, rb_final[g.p]))
                 final = fin if fin is not None else imm
-                cost["history_broken"].append(c * self.legal.history_broken(server, final, view))
+                history, history_names = self.legal.history_broken(server, final, view)
+                used.update(history_names)
+                cost["history_broken"].append(c * history)
                 cost["exposure"].append(c * EXPOSURE[opt.kind] * g.datasources)
                 lost = [
                     z3.If(up_final(a.secondary), 0, 1)
@@ -694,6 +697,7 @@ class _Problem:
             for ti, t in enumerate(targets):
                 v = z3.Bool(f"reassign!{yi}!{ti}")
                 names = reassign_names[(y, t)]
+                used.update(names)
                 cons.append(z3.Implies(v, z3.And([z3.Bool(n) for n in names]) if names else True))
                 reassign[(y, t)] = v
                 choice.append(v)
@@ -733,6 +737,7 @@ class _Problem:
             "rb_now": rb_now,
             "rb_final": rb_final,
             "reassign": reassign,
+            "used": used,
         }
         return cons, variables, costs, info
 
@@ -856,7 +861,8 @@ class _Problem:
     # -- solving ---------------------------------------------------------------------------------
     def solve(self, top: int, timeout: float | None) -> tuple[list[Plan], bool]:
         cons, variables, costs, info = self.build()
-        definitions = self.legal.definitions()
+        definitions = self.legal.grounder.definitions(variables["used"])
+        self.used_definitions = definitions
         decision = [
             *variables["counts"].values(),
             *variables["rb_now"].values(),
@@ -923,7 +929,7 @@ class _Problem:
     def _tied(self, cons, costs, best, decision, first, limit: int) -> list[z3.ModelRef]:
         solver = z3.Solver()
         solver.set("random_seed", 0)
-        solver.from_string(self.legal.definitions())
+        solver.from_string(self.used_definitions)
         solver.add(cons)
         solver.add([costs[c] == v for c, v in zip(self.order, best, strict=True)])
         out = [first]
@@ -1106,15 +1112,17 @@ class _Problem:
             return []
         per_rule: dict[str, list[z3.BoolRef]] = {}
         choices = []
+        used: set[str] = set()
         for k, (opt, imm, fin, view) in enumerate(options):
             x = z3.Bool(f"option!{k}")
             choices.append(x)
             for rule_id, names in self._option_terms(g, opt, imm, fin, view).items():
+                used.update(names)
                 for name in names:
                     per_rule.setdefault(rule_id, []).append(z3.Implies(x, z3.Bool(name)))
         names = sorted(per_rule)
 
-        definitions = self.legal.definitions()
+        definitions = self.legal.grounder.definitions(used)
 
         def unsat(subset) -> bool:
             s = z3.Solver()
