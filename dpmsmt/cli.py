@@ -438,7 +438,9 @@ def graph(
     ] = None,
     max_servers: Annotated[
         int,
-        typer.Option(help="Draw more protected servers than this under one DPM server as one node."),
+        typer.Option(
+            help="Draw more protected servers than this under one DPM server as one node."
+        ),
     ] = 12,
 ) -> None:
     """Draw the estate: DPM servers, protection edges, protected servers, violations in red."""

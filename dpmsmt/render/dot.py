@@ -1,0 +1,486 @@
+"""Pictures of an estate (`dpmsmt graph`): a topology and its report -> Graphviz DOT or Mermaid.
+
+What is drawn (the same in both formats):
+
+- DPM servers as boxes, labelled with name and version; MABS as a `component` shape with
+  "(MABS)"; failed servers dashed and grey, "(failed)"; removed ones dotted, "(removed)".
+- Protection edges x -> y ("x is the secondary of y") labelled "protects"; a 2-cycle is two
+  edges, and every edge inside a cyclic component (2-cycles and longer cycles) is blue.
+- Protected servers in a cluster per primary DPM server (the primary of most of their data
+  sources), joined to it by a plain line; a DPM server with more than `max_servers` protected
+  servers gets one node "N protected servers, M data sources" instead.
+- Violations: the nodes named by an unwaived error finding, and the edges whose both ends are
+  named by one, are red with the rule ids in the label and the messages in the tooltip; warnings
+  orange. Infos and waived findings are not highlighted.
+- With `before`: a dashed edge "moved from X" from the old primary X of every protected server
+  whose primary changed (X drawn dotted as "(not in file)" when the after file has no X).
+
+Pure functions of their arguments: the output is sorted, so the same input gives the same text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from dpmsmt.findings import Finding, Report, Severity
+from dpmsmt.graph import cyclic_components, protection_graph
+from dpmsmt.model import ProtectedServer, Topology, canon
+
+__all__ = ["render_dot", "render_mermaid"]
+
+MAX_SERVERS = 12
+_SHOWN_DATASOURCES = 3  # a server's label lists this many data sources, or counts them
+_MAX_TIPS = 10  # messages in one tooltip
+
+_RED, _ORANGE, _BLUE = "red", "orange", "blue"
+# Entity keys whose values are not names (status, versions, methods, …): never highlighted.
+_NOT_NAMES = frozenset(
+    {
+        "after",
+        "auth",
+        "backup",
+        "before",
+        "database",
+        "expires",
+        "extensions",
+        "long_term",
+        "method",
+        "missing",
+        "rule",
+        "short_term",
+        "status",
+        "trust",
+    }
+)
+
+
+@dataclass
+class _Node:
+    id: str
+    kind: str  # dpm | server | group | gone
+    lines: list[str]
+    status: str = "up"  # up | failed | removed | gone
+    mabs: bool = False
+    marks: list[tuple[Severity, str, str]] = field(default_factory=list)  # (severity, rule, msg)
+    tip: list[str] = field(default_factory=list)  # tooltip lines when no finding names it
+
+
+@dataclass
+class _Edge:
+    src: str
+    dst: str
+    kind: str  # protects | primary | moved
+    label: str = ""
+    cyclic: bool = False
+    marks: list[tuple[Severity, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Picture:
+    title: str
+    nodes: dict[str, _Node]
+    clusters: list[tuple[str, str, list[str]]]  # (DPM node id, label, member ids)
+    loose: list[str]  # node ids outside clusters
+    edges: list[_Edge]
+
+
+# -- the picture, independent of the format ------------------------------------------------------
+
+
+def _primary(server: ProtectedServer, dpms) -> str | None:
+    """The DPM server a protected server is drawn under: the primary of most of its data
+    sources (ties: by name); a server without data sources goes under its first agent."""
+    counts = Counter(ds.primary for ds in server.datasources if ds.primary in dpms)
+    if counts:
+        return min(counts, key=lambda p: (-counts[p], canon(p), p))
+    if not server.datasources:
+        return next((a for a in server.agents if a in dpms), None)
+    return None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _names(entities, key: str | None = None):
+    """Every string of a finding's entities that may be a name (see _NOT_NAMES)."""
+    if key in _NOT_NAMES:
+        return
+    if isinstance(entities, str):
+        yield entities
+    elif isinstance(entities, list | tuple):
+        for v in entities:
+            yield from _names(v, key)
+    elif isinstance(entities, dict):
+        for k, v in entities.items():
+            # a dict under a key (builds, versions, os) maps values to names: only its values
+            yield from _names(v, k if key is None else key)
+
+
+def _build(
+    topology: Topology,
+    report: Report | None,
+    before: Topology | None,
+    max_servers: int,
+) -> _Picture:
+    dpms = topology.dpm_servers
+    taken: set[str] = set()
+
+    def alloc(name: str) -> str:
+        out, n = name, 1
+        while out in taken:
+            n += 1
+            out = f"{name} ({n})"
+        taken.add(out)
+        return out
+
+    nodes: dict[str, _Node] = {}
+    by_name: dict[str, str] = {}  # canonical name -> node id (servers: their drawn node)
+
+    dpm_names = sorted(dpms, key=lambda n: (canon(n), n))
+    for name in dpm_names:
+        d = dpms[name]
+        nid = alloc(name)
+        mabs = d.kind == "mabs"
+        lines = [name + (" (MABS)" if mabs else ""), d.version]
+        if d.status != "up":
+            lines.append(f"({d.status})")
+        nodes[nid] = _Node(nid, "dpm", lines, status=d.status, mabs=mabs)
+        by_name[canon(name)] = nid
+
+    # protected servers, grouped under their primary
+    groups: dict[str, list[str]] = {n: [] for n in dpm_names}
+    ungrouped: list[str] = []
+    server_names = sorted(topology.servers, key=lambda n: (canon(n), n))
+    for name in server_names:
+        p = _primary(topology.servers[name], dpms)
+        (groups[p] if p is not None else ungrouped).append(name)
+
+    clusters: list[tuple[str, str, list[str]]] = []
+    for dpm in dpm_names:
+        members = groups[dpm]
+        if not members:
+            continue
+        dpm_id = by_name[canon(dpm)]
+        if len(members) > max_servers:
+            n_ds = sum(len(topology.servers[s].datasources) for s in members)
+            gid = alloc(f"{dpm}: protected servers")
+            label = f"{_plural(len(members), 'protected server')}, {_plural(n_ds, 'data source')}"
+            names = members[:_MAX_TIPS] + [f"… and {len(members) - _MAX_TIPS} more"] * (
+                len(members) > _MAX_TIPS
+            )
+            nodes[gid] = _Node(gid, "group", [label], tip=names)
+            for s in members:
+                by_name[canon(s)] = gid
+            ids = [gid]
+        else:
+            ids = [_server_node(topology.servers[s], alloc, nodes, by_name) for s in members]
+        clusters.append((dpm_id, f"{dpm}: protected servers", [dpm_id, *ids]))
+    loose = [by_name[canon(n)] for n in dpm_names if not groups[n]]
+    loose += [_server_node(topology.servers[s], alloc, nodes, by_name) for s in ungrouped]
+
+    # edges
+    edges: dict[tuple[str, str, str], _Edge] = {}
+    g = protection_graph(topology)
+    cyclic = {n: i for i, comp in enumerate(cyclic_components(g)) for n in comp}
+    for x in dpm_names:
+        for y in dpms[x].protects:
+            in_cycle = x != y and x in cyclic and cyclic.get(y) == cyclic[x]
+            key = (by_name[canon(x)], by_name[canon(y)], "protects")
+            edges[key] = _Edge(*key, label="protects", cyclic=in_cycle)
+    for name in server_names:
+        server = topology.servers[name]
+        primaries = {ds.primary for ds in server.datasources if ds.primary in dpms}
+        if not server.datasources:
+            primaries = {p for p in [_primary(server, dpms)] if p is not None}
+        for p in primaries:
+            key = (by_name[canon(p)], by_name[canon(name)], "primary")
+            edges.setdefault(key, _Edge(*key))
+
+    if before is not None:
+        now = {canon(n): n for n in topology.servers}
+        moves: dict[str, list[str]] = {}  # old primary -> servers (after spelling)
+        for name, old in before.servers.items():
+            if canon(name) not in now:
+                continue
+            was = _primary(old, before.dpm_servers)
+            new = _primary(topology.servers[now[canon(name)]], dpms)
+            if was is not None and (new is None or canon(new) != canon(was)):
+                moves.setdefault(was, []).append(now[canon(name)])
+        for was in sorted(moves, key=lambda n: (canon(n), n)):
+            if canon(was) not in by_name:
+                gid = alloc(was)
+                nodes[gid] = _Node(gid, "gone", [was, "(not in file)"], status="gone")
+                by_name[canon(was)] = gid
+                loose.append(gid)
+            for s in moves[was]:
+                key = (by_name[canon(was)], by_name[canon(s)], "moved")
+                edges.setdefault(key, _Edge(*key, label=f"moved from {was}"))
+
+    # violations
+    datasources = topology.datasource_by_id
+    for f in report.findings if report is not None else ():
+        if f.waived or f.severity < Severity.WARNING:
+            continue
+        named = set()
+        for text in _names(f.entities):
+            key = canon(text)
+            if key in by_name:
+                named.add(by_name[key])
+            elif key in datasources:
+                named.add(by_name[canon(datasources[key].server)])
+        mark = (f.severity, f.rule, _message(f))
+        for nid in sorted(named):
+            nodes[nid].marks.append(mark)
+        for e in edges.values():
+            if e.src in named and e.dst in named:
+                e.marks.append(mark)
+
+    title = topology.name or topology.file
+    if before is not None:
+        title += f" — changed from: {before.name or before.file}"
+    order = {nid: i for i, nid in enumerate(nodes)}
+    kinds = {"protects": 0, "primary": 1, "moved": 2}
+    edge_list = sorted(edges.values(), key=lambda e: (order[e.src], order[e.dst], kinds[e.kind]))
+    return _Picture(title, nodes, clusters, loose, edge_list)
+
+
+def _server_node(server: ProtectedServer, alloc, nodes, by_name) -> str:
+    nid = alloc(server.name)
+    lines = [server.name]
+    if len(server.datasources) <= _SHOWN_DATASOURCES:
+        lines += [ds.name for ds in server.datasources]
+    else:
+        lines.append(_plural(len(server.datasources), "data source"))
+    nodes[nid] = _Node(nid, "server", lines)
+    by_name[canon(server.name)] = nid
+    return nid
+
+
+def _message(f: Finding) -> str:
+    return f"{f.rule} ({f.severity.label}): {f.message}"
+
+
+def _severity(marks) -> Severity | None:
+    return max((m[0] for m in marks), default=None)
+
+
+def _rules(marks) -> list[str]:
+    """Rule ids, most severe first, each once."""
+    out: list[str] = []
+    for _, rule, _ in sorted(marks, key=lambda m: (-m[0], m[1])):
+        if rule not in out:
+            out.append(rule)
+    return out
+
+
+def _tips(marks) -> list[str]:
+    msgs = sorted({m[2] for m in marks})
+    if len(msgs) > _MAX_TIPS:
+        msgs = [*msgs[:_MAX_TIPS], f"… and {len(msgs) - _MAX_TIPS} more"]
+    return msgs
+
+
+def _mark_color(marks) -> str | None:
+    sev = _severity(marks)
+    if sev is None:
+        return None
+    return _RED if sev >= Severity.ERROR else _ORANGE
+
+
+# -- DOT ------------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _esc(text: str) -> str:
+    """The inside of a DOT quoted string: backslashes doubled (so that labels show them as
+    written and `\\N`, `\\l`… never act), quotes escaped, line breaks as `\\n`."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    text = text.replace("\r\n", "\\n").replace("\n", "\\n")
+    return _CONTROL.sub(" ", text)
+
+
+def _q(text: str) -> str:
+    return f'"{_esc(text)}"'
+
+
+def _label(lines: list[str]) -> str:
+    return '"' + "\\n".join(_esc(line) for line in lines) + '"'
+
+
+def _attrs(pairs: list[tuple[str, str]]) -> str:
+    return "[" + ", ".join(f"{k}={v}" for k, v in pairs) + "]"
+
+
+def _dot_node(node: _Node) -> str:
+    lines = list(node.lines)
+    rules = _rules(node.marks)
+    if rules:
+        lines.append("[" + ", ".join(rules) + "]")
+    attrs = [("label", _label(lines))]
+    styles: list[str] = []
+    if node.kind == "dpm":
+        attrs.append(("shape", "component" if node.mabs else "box"))
+    elif node.kind == "group":
+        attrs.append(("shape", "folder"))
+    elif node.kind == "server":
+        attrs.append(("shape", "box"))
+        styles.append("rounded")
+    else:
+        attrs.append(("shape", "box"))
+    if node.status == "failed":
+        styles += ["dashed", "filled"]
+        attrs += [("fillcolor", "gray90"), ("color", "gray50"), ("fontcolor", "gray40")]
+    elif node.status in ("removed", "gone"):
+        styles.append("dotted")
+        attrs += [("color", "gray50"), ("fontcolor", "gray50")]
+        if node.status == "removed" and not node.mabs:
+            styles.append("diagonals")
+    if styles:
+        attrs.append(("style", _q(",".join(styles))))
+    color = _mark_color(node.marks)
+    if color:
+        attrs = [(k, v) for k, v in attrs if k not in ("color", "fontcolor")]
+        attrs += [("color", color), ("fontcolor", color), ("penwidth", "2")]
+    attrs.append(("tooltip", _label(_tips(node.marks) or node.tip or [node.lines[0]])))
+    return f"{_q(node.id)} {_attrs(attrs)};"
+
+
+def _dot_edge(edge: _Edge) -> str:
+    attrs: list[tuple[str, str]] = []
+    rules = _rules(edge.marks)
+    label = [edge.label] if edge.label else []
+    if rules:
+        label.append("[" + ", ".join(rules) + "]")
+    if label:
+        attrs.append(("label", _label(label)))
+    if edge.kind == "primary":
+        attrs += [("arrowhead", "none"), ("color", "gray50")]
+    elif edge.kind == "moved":
+        attrs += [("style", "dashed"), ("color", "gray30"), ("fontcolor", "gray30")]
+    elif edge.cyclic:
+        attrs += [("color", _BLUE), ("fontcolor", _BLUE)]
+    color = _mark_color(edge.marks)
+    if color:
+        attrs = [(k, v) for k, v in attrs if k not in ("color", "fontcolor")]
+        attrs += [("color", color), ("fontcolor", color), ("penwidth", "2")]
+    if edge.marks:
+        attrs.append(("tooltip", _label(_tips(edge.marks))))
+    tail = f" {_attrs(attrs)}" if attrs else ""
+    return f"  {_q(edge.src)} -> {_q(edge.dst)}{tail};"
+
+
+def render_dot(
+    topology: Topology,
+    report: Report | None = None,
+    before: Topology | None = None,
+    *,
+    max_servers: int = MAX_SERVERS,
+) -> str:
+    """The estate as a Graphviz digraph (see the module's docstring for what is drawn)."""
+    pic = _build(topology, report, before, max_servers)
+    out = [
+        "digraph dpmsmt {",
+        f"  graph [rankdir=LR, fontname=Helvetica, labelloc=t, label={_q(pic.title)}];",
+        "  node [fontname=Helvetica, fontsize=11];",
+        "  edge [fontname=Helvetica, fontsize=9];",
+    ]
+    for dpm_id, label, members in pic.clusters:
+        out.append(f"  subgraph {_q('cluster_' + dpm_id)} {{")
+        out.append(f"    graph [label={_q(label)}, style=rounded, color=gray70];")
+        out += [f"    {_dot_node(pic.nodes[m])}" for m in members]
+        out.append("  }")
+    out += [f"  {_dot_node(pic.nodes[n])}" for n in pic.loose]
+    out += [_dot_edge(e) for e in pic.edges]
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+# -- Mermaid --------------------------------------------------------------------------------------
+
+_MERMAID_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
+_HEX = {_RED: "#d00000", _ORANGE: "#f08000", _BLUE: "#1f5fbf"}
+
+
+def _m_text(text: str) -> str:
+    text = "".join(_MERMAID_ENTITIES.get(c, c) for c in text)
+    return _CONTROL.sub(" ", text)
+
+
+def _m_label(lines: list[str]) -> str:
+    return '"' + "<br/>".join(_m_text(line) for line in lines) + '"'
+
+
+def render_mermaid(
+    topology: Topology,
+    report: Report | None = None,
+    before: Topology | None = None,
+    *,
+    max_servers: int = MAX_SERVERS,
+) -> str:
+    """The estate as a Mermaid flowchart (what GitHub renders in Markdown)."""
+    pic = _build(topology, report, before, max_servers)
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    prefix = {"dpm": "dpm_", "server": "srv_", "group": "grp_", "gone": "old_"}
+    for node in pic.nodes.values():
+        base = prefix[node.kind] + (re.sub(r"[^A-Za-z0-9]", "_", node.id) or "_")
+        mid, n = base, 1
+        while mid.casefold() in used:
+            n += 1
+            mid = f"{base}_{n}"
+        used.add(mid.casefold())
+        ids[node.id] = mid
+
+    def node_line(node: _Node) -> str:
+        lines = list(node.lines)
+        rules = _rules(node.marks)
+        if rules:
+            lines.append("[" + ", ".join(rules) + "]")
+        label = _m_label(lines)
+        if node.kind == "dpm" and node.mabs:
+            return f"{ids[node.id]}[[{label}]]"
+        if node.kind == "server":
+            return f"{ids[node.id]}({label})"
+        if node.kind == "group":
+            return f"{ids[node.id]}[/{label}/]"
+        return f"{ids[node.id]}[{label}]"
+
+    out = ["flowchart LR", f"  %% {_m_text(pic.title)}"]
+    for n, (_, label, members) in enumerate(pic.clusters):
+        out.append(f"  subgraph cluster_{n}[{_m_label([label])}]")
+        out += [f"    {node_line(pic.nodes[m])}" for m in members]
+        out.append("  end")
+    out += [f"  {node_line(pic.nodes[n])}" for n in pic.loose]
+    link_styles: list[str] = []
+    for i, e in enumerate(pic.edges):
+        rules = _rules(e.marks)
+        label = [e.label] if e.label else []
+        if rules:
+            label.append("[" + ", ".join(rules) + "]")
+        arrow = {"protects": "-->", "primary": "---", "moved": "-.->"}[e.kind]
+        text = f"|{_m_label(label)}|" if label else ""
+        out.append(f"  {ids[e.src]} {arrow}{text} {ids[e.dst]}")
+        color = _mark_color(e.marks) or (_BLUE if e.cyclic and e.kind == "protects" else None)
+        if color:
+            width = "2px" if e.marks else "1px"
+            link_styles.append(f"  linkStyle {i} stroke:{_HEX[color]},stroke-width:{width}")
+        elif e.kind == "primary":
+            link_styles.append(f"  linkStyle {i} stroke:#999999")
+    out += link_styles
+    for node in pic.nodes.values():
+        style = []
+        if node.status == "failed":
+            style += ["fill:#e8e8e8", "stroke:#808080", "stroke-dasharray:5 3", "color:#606060"]
+        elif node.status in ("removed", "gone"):
+            style += ["fill:#ffffff", "stroke:#808080", "stroke-dasharray:2 2", "color:#808080"]
+        color = _mark_color(node.marks)
+        if color:
+            style = [s for s in style if not s.startswith(("stroke:", "color:"))]
+            style += [f"stroke:{_HEX[color]}", "stroke-width:2px", f"color:{_HEX[color]}"]
+        if style:
+            out.append(f"  style {ids[node.id]} {','.join(style)}")
+    return "\n".join(out) + "\n"
