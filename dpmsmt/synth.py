@@ -261,15 +261,17 @@ class _Legality:
         """Rule id -> the Booleans (by name) that must hold for the server after an option."""
         out: dict[str, list[str]] = {}
         switched = any(ds.switched for ds in after.datasources)
-        seen: set[tuple] = set()
+        by_facts: dict[DsFacts, list[DataSource]] = {}  # data sources alike for the rules
         for ds in after.datasources:
-            facts = _facts(ds, after.agents, switched)
+            by_facts.setdefault(_facts(ds, after.agents, switched), []).append(ds)
+        for facts, alike in by_facts.items():
             for rule in self.static_rules:
-                key = (rule.id, facts)
-                if key in seen or (rule.id, ds.id) in self.pre_ds:
-                    continue
-                seen.add(key)
-                out.setdefault(rule.id, []).append(self.name(rule, rule.reads(view, facts)))
+                if self.pre_ds and all((rule.id, ds.id) in self.pre_ds for ds in alike):
+                    continue  # every one of them already broke this rule before the failure
+                name = self.name(rule, rule.reads(view, facts))
+                names = out.setdefault(rule.id, [])
+                if name not in names:
+                    names.append(name)
         change = self._change(server, after, view)
         for rule in self.change_rules:
             for instance in rule.instances(change):
