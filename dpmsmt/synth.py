@@ -122,7 +122,6 @@ class Suggestion:
 class _Failure:
     """The estate before the failure (`before`), at the failure (`state`), and what failed."""
 
-    original: Topology
     before: Topology
     state: Topology
     failed: tuple[str, ...]
@@ -160,7 +159,7 @@ def _failure(topology: Topology, failed: Iterable[str], removed: Iterable[str]) 
             for n, d in dpms.items()
         },
     )
-    return _Failure(topology, before, state, down_f, down_r)
+    return _Failure(before, state, down_f, down_r)
 
 
 def _default_failure():
@@ -598,7 +597,7 @@ class _Problem:
         """Variables, constraints and cost terms; returns (constraints, variables, costs)."""
         cons: list[z3.BoolRef] = []
         counts: dict[tuple[int, _Option], z3.ArithRef] = {}
-        info: dict[tuple[int, _Option], tuple] = {}
+        backs: dict[str, list] = {}  # failed server -> counts of its servers switched back
         rb_now = {
             p: z3.Bool(f"rebuild_now!{i}")
             for i, p in enumerate(sorted(self.rebuildable, key=canon))
@@ -643,7 +642,6 @@ class _Problem:
             for opt, imm, fin, view, names in [*options, (none, None, None, None, ())]:
                 c = z3.Int(f"count!{gi}!{opt.kind}!{opt.target or ''}")
                 counts[(gi, opt)] = c
-                info[(gi, opt)] = (imm, fin)
                 total.append(c)
                 cons.append(c >= 0)
                 if opt.kind == "none":
@@ -687,10 +685,10 @@ class _Problem:
                 if p == g.p:
                     back = counts.get((gi, _Option("switch-back", g.secondary)))
                     if back is not None:
-                        info.setdefault(("back", p), []).append(back)
+                        backs.setdefault(p, []).append(back)
         for p in self.rebuildable:
-            backs = info.get(("back", p), [])
-            cons.append(z3.Implies(rb_final[p], z3.Sum(backs) > 0 if backs else z3.BoolVal(False)))
+            back = backs.get(p, [])
+            cons.append(z3.Implies(rb_final[p], z3.Sum(back) > 0 if back else z3.BoolVal(False)))
         # reassign-secondary: one new secondary at most per DPM server whose secondary is down
         reassign: dict[tuple[str, str], z3.BoolRef] = {}
         for yi, (y, all_targets) in enumerate(self.reassign.items()):
@@ -741,7 +739,7 @@ class _Problem:
             "reassign": reassign,
             "used": used,
         }
-        return cons, variables, costs, info
+        return cons, variables, costs
 
     def _legal_options(self, loads: dict[str, int]) -> list[list[tuple]]:
         """Per group: (option, immediate, final, view, rule Booleans) of the options whose rule
@@ -862,7 +860,7 @@ class _Problem:
 
     # -- solving ---------------------------------------------------------------------------------
     def solve(self, top: int, timeout: float | None) -> tuple[list[Plan], bool]:
-        cons, variables, costs, info = self.build()
+        cons, variables, costs = self.build()
         definitions = self.legal.grounder.definitions(variables["used"])
         self.used_definitions = definitions
         decision = [
@@ -907,7 +905,7 @@ class _Problem:
             candidates = []
             for m in tied:
                 blocks.append(_block(m, decision))
-                plan = self._plan(m, variables, costs, info)
+                plan = self._plan(m, variables, costs)
                 key = plan.sort_key()
                 if key in seen:
                     continue
@@ -943,7 +941,7 @@ class _Problem:
         return out
 
     # -- from a model to a plan ------------------------------------------------------------------
-    def _plan(self, model, variables, costs, info) -> Plan:
+    def _plan(self, model, variables, costs) -> Plan:
         values = _values(model)
 
         def val(x) -> int:
