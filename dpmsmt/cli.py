@@ -465,6 +465,74 @@ def graph(
     _emit(text, output)
 
 
+class ResilienceFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def resilience(
+    file: Annotated[str, typer.Argument(help="The topology file.")],
+    failures: Annotated[
+        int, typer.Option("--failures", "-k", help="Every set of at most K DPM servers failing.")
+    ] = 1,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", help="Worker processes (default: the number of CPUs)."),
+    ] = None,
+    format: Annotated[ResilienceFormat, typer.Option("--format", "-f", help="Report format.")] = (
+        ResilienceFormat.text
+    ),
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write the report there (atomically).")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Solver time limit in seconds, per failure set.")
+    ] = 60.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+) -> None:
+    """The best recovery plan for every set of at most K DPM servers failing at once."""
+    from dpmsmt.render import resilience as render
+    from dpmsmt.resilience import resilience as run
+
+    if failures < 1:
+        raise Fatal("--failures: at least 1")
+    if jobs is not None and jobs < 1:
+        raise Fatal("--jobs: at least 1")
+    if timeout <= 0:
+        raise Fatal("--timeout: must be positive")
+    topology = _load(file)
+    if sys.stderr.isatty() and not quiet:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        with Progress(
+            "failure sets",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("resilience", total=None)
+            result = run(
+                topology,
+                failures=failures,
+                jobs=jobs,
+                timeout=timeout,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    else:
+        result = run(topology, failures=failures, jobs=jobs, timeout=timeout)
+    if format is ResilienceFormat.json:
+        text = render.render_json(result)
+    else:
+        text = render.render_text(result, color=_color(no_color) and not output)
+    _emit(text, output)
+    raise typer.Exit(result.exit_code())
+
+
 @app.command()
 def validate(file: Annotated[str, typer.Argument(help="The topology file.")]) -> None:
     """Only read the file: exit 0 when it is a well-formed topology, 2 otherwise."""

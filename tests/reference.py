@@ -39,6 +39,17 @@ Judgement calls where the spec leaves room (keep in sync with the real checker's
   static rules cannot tell whether it is used (it is, in the `--before` check of a change whose
   after file carries it). rules.md lists WAIVER-UNUSED among the static rules without saying;
   this follows the checker, which judges a waiver only when its rule was evaluated.
+
+Change rules (`reference_check_change`, rules.md "Change rules", entities as docs/findings.md):
+
+- DPM servers are matched by name and data sources by id, case-insensitively; a DPM server or
+  data source present in only one snapshot is not compared. Names in entities are spelled as in
+  the snapshot the entity comes from (`from`, `secondary`, `before`: the before file; `to`,
+  `primary` of SWITCH-ONLY-TO-SECONDARY, `dpm`, `datasource`: the after file).
+- `knows(s)` is the union over both snapshots of component(s) ∪ s.knows ∪ {n : s ∈ n.knows}.
+- A failed server without `failure` has format.md's defaults (database lost, storage intact).
+- "Moving a data source to no primary is allowed": NO-MOVE-UNDER-SECONDARY needs q ≠ null.
+- Waivers of the after file apply as for static findings.
 """
 
 from __future__ import annotations
@@ -50,9 +61,9 @@ from typing import NamedTuple
 
 import networkx as nx
 
-from dpmsmt.model import DataSource, Topology, Waiver
+from dpmsmt.model import DataSource, Failure, Topology, Waiver
 
-__all__ = ["RefFinding", "reference_check"]
+__all__ = ["RefFinding", "reference_check", "reference_check_change"]
 
 RANK = {"error": 3, "warning": 2, "info": 1}
 NEWER = ("2016", "2019", "2022", "2025")  # 2016+
@@ -625,5 +636,171 @@ def reference_check(
             )
         )
 
+    findings.sort(key=lambda f: (-RANK[f.severity], f.rule, json.dumps(f.entities, sort_keys=True)))
+    return findings
+
+
+# -- the change rules ---------------------------------------------------------------------------
+
+CHANGE_SEVERITY = {
+    "NO-MOVE-UNDER-SECONDARY": "error",
+    "SWITCH-ONLY-TO-SECONDARY": "error",
+    "REBUILD-SAME-VERSION": "error",
+    "REBUILD-NEEDS-BACKUP": "error",
+    "REMOVED-IS-GONE": "error",
+    "HISTORY-LEFT-BEHIND": "info",
+}
+
+
+def same(x: str | None, y: str | None) -> bool:
+    """Two names (or nulls) are the same server, case-insensitively."""
+    if x is None or y is None:
+        return x is None and y is None
+    return fold(x) == fold(y)
+
+
+def _find(t: Topology, name: str | None) -> str | None:
+    """The spelling of a DPM server's name in `t`, or None where it has no such server."""
+    if name is None:
+        return None
+    return next((n for n in t.dpm_servers if fold(n) == fold(name)), None)
+
+
+def change_findings(before: Topology, after: Topology) -> list[tuple[str, str, dict]]:
+    """Every change rule instance that fails, as (rule, severity, entities)."""
+    out: list[tuple[str, str, dict]] = []
+
+    def add(rule: str, entities: dict) -> None:
+        out.append((rule, CHANGE_SEVERITY[rule], entities))
+
+    eb, ea = _Estate(before), _Estate(after)
+
+    def knows(s: str) -> set[str]:
+        """knows(s) over both snapshots, case-folded."""
+        names = {fold(n) for n in eb.knows(s)}
+        sa = _find(after, s)
+        if sa is not None:
+            names |= {fold(n) for n in ea.knows(sa)}
+        return names
+
+    def status(t: Topology, name: str | None) -> str | None:
+        return t.dpm_servers[name].status if name is not None else None
+
+    # ---- data sources present in both snapshots ----
+    after_ds = {fold(ds.id): ds for s in after.servers.values() for ds in s.datasources}
+    for server in before.servers.values():
+        for b in server.datasources:
+            a = after_ds.get(fold(b.id))
+            if a is None:
+                continue
+            p, q = b.primary, a.primary
+
+            # NO-MOVE-UNDER-SECONDARY, once per protector s of p before
+            if p is not None:
+                for s in eb.protectors_of[p]:
+                    moved = q is not None and not same(p, q)
+                    switched_to_s = (
+                        q is not None
+                        and same(q, s)
+                        and a.mode == "switched"
+                        and same(a.switched_from, p)
+                    )
+                    if moved and not (switched_to_s or fold(q) not in knows(s)):
+                        add(
+                            "NO-MOVE-UNDER-SECONDARY",
+                            {"datasource": a.id, "from": p, "to": q, "secondary": s},
+                        )
+
+            # SWITCH-ONLY-TO-SECONDARY
+            if b.mode == "normal" and a.mode == "switched" and not same(b.secondary, q):
+                add(
+                    "SWITCH-ONLY-TO-SECONDARY",
+                    {"datasource": a.id, "secondary": b.secondary, "primary": q},
+                )
+
+            # HISTORY-LEFT-BEHIND
+            if p is not None:
+                moved = (
+                    not same(p, q)
+                    and a.mode == "normal"
+                    and not (b.mode == "switched" and same(q, b.switched_from))
+                )
+                bp = before.dpm_servers[p]
+                b_failure = bp.failure if bp.failure is not None else Failure()
+                rebuilt_empty = (
+                    same(p, q)
+                    and bp.status == "failed"
+                    and b_failure.storage == "lost"
+                    and status(after, q) == "up"
+                )
+                if moved or rebuilt_empty:
+                    add("HISTORY-LEFT-BEHIND", {"datasource": a.id, "primary": p})
+
+    # ---- DPM servers present in both snapshots ----
+    for name_b, db in before.dpm_servers.items():
+        name_a = _find(after, name_b)
+        if name_a is None:
+            continue
+        da = after.dpm_servers[name_a]
+        came_back = db.status == "failed" and da.status == "up"
+        failure = db.failure if db.failure is not None else Failure()
+
+        if came_back and not build_equal(db.version, da.version):
+            add("REBUILD-SAME-VERSION", {"dpm": name_a, "before": db.version, "after": da.version})
+
+        if came_back:
+            m = before.db_backup(name_b)
+            protector_up = any(
+                before.dpm_servers[x].status == "up" for x in eb.protectors_of[name_b]
+            )
+            survives = (
+                m != "none"
+                and (m != "secondary" or protector_up)
+                and (m != "own-pool" or failure.storage == "intact")
+            )
+            if not (failure.database == "intact" or survives):
+                add(
+                    "REBUILD-NEEDS-BACKUP",
+                    {
+                        "dpm": name_a,
+                        "database": failure.database,
+                        "backup": m,
+                    },
+                )
+
+        if db.status == "removed" and da.status == "up":
+            add("REMOVED-IS-GONE", {"dpm": name_a})
+
+    return out
+
+
+def reference_check_change(
+    before: Topology,
+    after: Topology,
+    *,
+    profile: str | None = None,
+    today: str | None = None,
+) -> list[RefFinding]:
+    """The change rules of rules.md for the change `before` -> `after`, sorted as `reference_check`.
+
+    The change rules have one severity under every profile (`profile` is accepted for symmetry
+    with `check`). Only the six change rules are reported; the after file's live waivers apply.
+    """
+    del profile  # no change rule depends on the profile
+    day = datetime.date.fromisoformat(today) if today is not None else datetime.date.today()
+    live = [
+        w
+        for w in after.waivers
+        if w.expires is None or datetime.date.fromisoformat(str(w.expires)) >= day
+    ]
+    findings = [
+        RefFinding(
+            rule,
+            sev,
+            entities,
+            any(waiver_matches(w.rule, w.target, rule, entities) for w in live),
+        )
+        for rule, sev, entities in change_findings(before, after)
+    ]
     findings.sort(key=lambda f: (-RANK[f.severity], f.rule, json.dumps(f.entities, sort_keys=True)))
     return findings

@@ -1,0 +1,621 @@
+"""resilience: the best recovery plan for every set of at most K DPM servers failing at once.
+
+`resilience(topology, failures=K)` enumerates the sets of at most K up DPM servers (each fails as
+the file says: `status: failed`, rebuildable, with its `failure` record or the default one) and
+finds the best plan of each with `synthesize(..., top=1)`. Every set of size k needs the answers
+of the smaller sets, so the sets are handled in rounds of equal size; the sets of one round that
+must be solved are solved in parallel (`jobs` processes), and the answer never depends on the
+order in which they finish.
+
+Most sets need no solver. Definitions used below:
+
+- `comp(d)`: the weakly connected component of DPM server d in the protection graph (`P(x, y)`
+  edges) of the file; a server with no edge is its own component.
+- `touch(d)`: the protected servers with a data source whose `primary`, `secondary` or
+  `switched_from` is d, or whose agent is d.
+- A DPM server is **irrelevant** when it is the primary of no data source and nobody's secondary:
+  no data source names it as `secondary` and it protects no DPM server. Its failure on its own has
+  the empty plan (complete; every criterion 0 except `max_load`, which is the largest load of
+  the estate as it is), derived without solving.
+- Two failed servers **interact statically** when they are in the same component or some
+  protected server touches both. A failure set whose servers all interact (one part) is solved.
+- Otherwise the set splits into parts (the connected pieces of that relation), each a smaller
+  set already answered. The **footprint** of a part's plan is the part itself, every DPM server
+  an action names (`from`, `to`, `dpm`) and every DPM server whose load the plan changes; its
+  **reach** is the union of the components of its footprint. When the reaches of the parts are
+  pairwise disjoint and every part's plan is known (the solver did not give up), the set is
+  **derived**: its plan is the union of the parts' plans (actions merged in the order
+  suggest-move uses; `NEW-DPM-k` renumbered as a joint solve numbers them). Otherwise it is
+  solved. The parts' plans then act on disjoint DPM servers, disjoint components and disjoint
+  protected servers; every rule instance reads one of them only, so the union is legal.
+
+How a derived set's cost combines the parts' costs:
+
+- `unprotected`, `history_broken`, `exposure`, `secondary_lost`, `new_servers`, `rebuilds`,
+  `repointed`: the sum. The joint problem splits into independent problems whose costs add, and
+  the lexicographic order is compatible with addition, so the sum of the parts' optima is the
+  joint optimum of these seven criteria (tests/test_resilience.py compares with joint solves).
+  One coupling remains: a move of one part's servers to a DPM server that another failed server
+  protects gives the moved data sources a failed secondary in the joint failure (no replicas to
+  hold, and different rule facts), so such a move can be cheaper, or in principle legal only,
+  in the joint failure. The tests saw it change `max_load` only.
+- `max_load`: the largest load of the union plan's final state, computed exactly from the
+  parts' load changes (`base(d) + Σ Δ_part(d)` over every DPM server d). The union is one legal
+  plan with these costs, so this is an upper bound of the optimal `max_load` (the last
+  criterion): a joint solve may break ties among the parts' equally good plans differently
+  and reach a lower `max_load`. Derived sets carry `"derived": true`.
+
+`timeout` bounds every Z3 check of a set (the optimizer's, and the enumeration of equally good
+plans, which synthesize leaves unbounded); a set takes at most a few times that. Worker processes
+are spawned, so a script that calls `resilience` with `jobs > 1` needs the usual
+`if __name__ == "__main__":` guard.
+
+Where the file already has failed or removed DPM servers, every plan also recovers them; then
+nothing is derived (each set's answer includes theirs) and every set is solved.
+
+Per set: `loses_history` is the plan's `loses["history"]` (data sources that start a new
+recovery-point chain); `loses_secondary` is every data source that had an up secondary before the
+failure and has no up secondary in the plan's final state (the plan's
+`loses["secondary_protection"]`, plus the data sources of up DPM servers whose failed secondary
+is not replaced: it counts the same data sources as the cost `secondary_lost`); `unprotected` is
+the plan's `unprotected`.
+
+Summary:
+
+- `weakest`: the five DPM servers whose failure alone costs most (lexicographic cost, largest
+  first; ties by name), among those whose set has a plan.
+- `single_points_of_failure`: DPM servers whose failure alone leaves some data source
+  unprotected in the best plan.
+- `never_safe`: a failure set S **affects** a data source when the file names a member of S as
+  its primary or its secondary; the set **hurts** it when it is in the set's `loses_history`,
+  `loses_secondary` or `unprotected`. A data source is never safe when at least one evaluated set
+  (of size 1 … K) affects it and every evaluated set that affects it hurts it. Sets whose solver
+  gave up without a plan are left out of both counts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+import networkx as nx
+import z3
+
+from dpmsmt.actions import Action
+from dpmsmt.findings import SolverGaveUp
+from dpmsmt.graph import protection_graph
+from dpmsmt.model import Topology, canon
+from dpmsmt.synth import CRITERIA, _ordered, synthesize
+
+__all__ = ["FailureSet", "Resilience", "Round", "resilience", "solve_set"]
+
+WEAKEST = 5
+_NEW = re.compile(r"\bNEW-DPM-(\d+)\b")
+
+
+@dataclass(frozen=True)
+class FailureSet:
+    """The answer for one set of failed DPM servers."""
+
+    failed: tuple[str, ...]
+    complete: bool
+    optimal: bool
+    cost: dict | None  # None: the solver gave up before any plan
+    immediate: tuple[Action, ...] = ()
+    final: tuple[Action, ...] = ()
+    loses_history: tuple[str, ...] = ()
+    loses_secondary: tuple[str, ...] = ()
+    unprotected: tuple[str, ...] = ()
+    derived: bool = False
+    gave_up: str | None = None  # the solver's reason when it gave up without a plan
+    # for derivation: load change per DPM server, and the DPM servers the plan involves
+    delta: dict = field(default_factory=dict, compare=False, repr=False)
+    footprint: frozenset = field(default=frozenset(), compare=False, repr=False)
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        return self.immediate + self.final
+
+    @property
+    def known(self) -> bool:
+        """A plan was found and proved optimal."""
+        return self.cost is not None and self.optimal
+
+    def hurts(self) -> set[str]:
+        return {*self.loses_history, *self.loses_secondary, *self.unprotected}
+
+    def to_json(self) -> dict:
+        return {
+            "failed": list(self.failed),
+            "complete": self.complete,
+            "cost": self.cost,
+            "plan": {"actions": [a.to_json() for a in self.actions]},
+            "loses_history": list(self.loses_history),
+            "loses_secondary": list(self.loses_secondary),
+            "unprotected": list(self.unprotected),
+            "derived": self.derived,
+            "optimal": self.optimal,
+        }
+
+
+@dataclass(frozen=True)
+class Round:
+    """The sets of one size: how many, how many solved and derived, and the time they took."""
+
+    size: int
+    sets: int
+    solved: int
+    derived: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Resilience:
+    """The answer of `dpmsmt resilience`."""
+
+    file: str
+    failures: int
+    sets: tuple[FailureSet, ...]
+    weakest: tuple[tuple[str, dict], ...]
+    never_safe: tuple[str, ...]
+    single_points_of_failure: tuple[str, ...]
+    solved: int
+    derived: int
+    already_down: tuple[str, ...] = ()
+    rounds: tuple[Round, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return all(s.complete for s in self.sets)
+
+    @property
+    def optimal(self) -> bool:
+        """No solver gave up (every set's plan is proved optimal, or derived from such plans)."""
+        return all(s.optimal for s in self.sets)
+
+    @property
+    def unknown(self) -> tuple[tuple[str, ...], ...]:
+        """The failure sets whose solver gave up (no plan, or one not proved optimal)."""
+        return tuple(s.failed for s in self.sets if not s.optimal)
+
+    def exit_code(self) -> int:
+        """3 when a solver gave up, else 1 when some set has no complete plan, else 0."""
+        if not self.optimal:
+            return 3
+        return 0 if self.complete else 1
+
+
+# ------------------------------------------------------------------------------------------
+# The estate's static structure
+
+
+@dataclass
+class _Estate:
+    topology: Topology
+    candidates: tuple[str, ...]  # up DPM servers, by name
+    already_down: tuple[str, ...]
+    comp: dict[str, frozenset[str]]
+    touch: dict[str, frozenset[str]]
+    irrelevant: frozenset[str]
+    base: dict[str, int]  # data sources each DPM server holds as primary or secondary
+
+
+def _estate(topology: Topology) -> _Estate:
+    dpms = topology.dpm_servers
+    candidates = tuple(sorted((n for n, d in dpms.items() if d.up), key=canon))
+    down = tuple(sorted((n for n, d in dpms.items() if not d.up), key=canon))
+    g = protection_graph(topology).to_undirected(as_view=True)
+    comp: dict[str, frozenset[str]] = {}
+    for c in nx.connected_components(g):
+        fc = frozenset(c)
+        for n in c:
+            comp[n] = fc
+    touch: dict[str, set[str]] = {n: set() for n in dpms}
+    relevant: set[str] = {n for n, d in dpms.items() if d.protects}
+    base = dict.fromkeys(dpms, 0)
+    for server in topology.servers.values():
+        for a in server.agents:
+            if a in touch:
+                touch[a].add(server.name)
+        for ds in server.datasources:
+            for d in (ds.primary, ds.secondary, ds.switched_from):
+                if d in touch:
+                    touch[d].add(server.name)
+            if ds.primary is not None:
+                relevant.add(ds.primary)
+                base[ds.primary] += 1
+            if ds.secondary is not None:
+                relevant.add(ds.secondary)
+                if ds.secondary != ds.primary:
+                    base[ds.secondary] += 1
+    return _Estate(
+        topology=topology,
+        candidates=candidates,
+        already_down=down,
+        comp=comp,
+        touch={n: frozenset(s) for n, s in touch.items()},
+        irrelevant=frozenset(n for n in candidates if n not in relevant),
+        base=base,
+    )
+
+
+def _key(failed: Sequence[str]) -> tuple:
+    return (len(failed), [canon(n) for n in failed])
+
+
+# ------------------------------------------------------------------------------------------
+# Solving one set (in this process or in a worker)
+
+
+def _loads(topology: Topology) -> dict[str, int]:
+    out = dict.fromkeys(topology.dpm_servers, 0)
+    for server in topology.servers.values():
+        for ds in server.datasources:
+            if ds.primary is not None:
+                out[ds.primary] = out.get(ds.primary, 0) + 1
+            if ds.secondary is not None and ds.secondary != ds.primary:
+                out[ds.secondary] = out.get(ds.secondary, 0) + 1
+    return out
+
+
+def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) -> FailureSet:
+    """The best plan for one failure set, by `synthesize(..., top=1)`.
+
+    Z3 runs in a fresh main context: among plans of equal cost, the one `synthesize` returns
+    depends on what Z3 solved before in the same context, and a set's answer must not depend on
+    which process solved which sets before it (`--jobs`, completion order).
+    """
+    failed = tuple(sorted(failed, key=canon))
+    try:
+        with _fresh_z3(timeout):
+            suggestion = synthesize(topology, failed=list(failed), top=1, timeout=timeout)
+    except SolverGaveUp as e:
+        return FailureSet(
+            failed=failed, complete=False, optimal=False, cost=None, gave_up=str(e) or "unknown"
+        )
+    if not suggestion.plans:
+        return FailureSet(failed=failed, complete=False, optimal=suggestion.optimal, cost=None)
+    plan = suggestion.plans[0]
+    final = plan.final_state
+    dpms = topology.dpm_servers
+    lost = set(plan.loses.get("secondary_protection", ()))
+    if final is not None:
+        for server in topology.servers.values():
+            after = final.servers.get(server.name)
+            by_name = {ds.name: ds for ds in after.datasources} if after is not None else {}
+            for ds in server.datasources:
+                if ds.secondary is None or not dpms[ds.secondary].up:
+                    continue
+                a = by_name.get(ds.name)
+                if a is None or a.secondary is None or not final.dpm_servers[a.secondary].up:
+                    lost.add(ds.id)
+    base = _loads(topology)
+    after_loads = _loads(final) if final is not None else base
+    delta = {
+        d: after_loads.get(d, 0) - base.get(d, 0)
+        for d in set(base) | set(after_loads)
+        if after_loads.get(d, 0) != base.get(d, 0)
+    }
+    footprint = set(failed) | set(delta)
+    for a in plan.actions:
+        footprint.update(x for x in (a.dpm, a.from_, a.to) if x is not None)
+    return FailureSet(
+        failed=failed,
+        complete=plan.complete,
+        optimal=suggestion.optimal,
+        cost=dict(plan.cost),
+        immediate=tuple(plan.immediate),
+        final=tuple(plan.final),
+        loses_history=tuple(sorted(plan.loses.get("history", ()), key=canon)),
+        loses_secondary=tuple(sorted(lost, key=canon)),
+        unprotected=tuple(sorted(plan.unprotected, key=canon)),
+        delta=delta,
+        footprint=frozenset(footprint),
+    )
+
+
+@contextmanager
+def _fresh_z3(timeout: float | None):
+    """Run with a new Z3 main context, and `timeout` as the default time limit of every Z3 check
+    (synthesize limits its optimizer itself, but not the enumeration of equally good plans,
+    which could otherwise run on without end). The caller's context and limit are restored."""
+    old_ctx = z3.z3._main_ctx
+    old_timeout = z3.get_param("timeout")
+    z3.z3._main_ctx = None
+    if timeout is not None:
+        z3.set_param("timeout", max(1, int(timeout * 1000)))
+    try:
+        yield
+    finally:
+        z3.z3._main_ctx = old_ctx
+        z3.set_param("timeout", old_timeout)
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(payload: bytes) -> None:
+    _WORKER["topology"] = pickle.loads(payload)
+
+
+def _solve_in_worker(failed: tuple[str, ...], timeout: float | None) -> FailureSet:
+    return solve_set(_WORKER["topology"], failed, timeout)
+
+
+# ------------------------------------------------------------------------------------------
+# Deriving a set from its parts
+
+
+def _empty(estate: _Estate, failed: tuple[str, ...]) -> FailureSet:
+    """The plan of irrelevant servers failing: nothing to do."""
+    cost = dict.fromkeys(CRITERIA, 0)
+    cost["max_load"] = max(estate.base.values(), default=0)
+    return FailureSet(
+        failed=failed,
+        complete=True,
+        optimal=True,
+        cost=cost,
+        derived=True,
+        footprint=frozenset(failed),
+    )
+
+
+def _parts(estate: _Estate, failed: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The connected pieces of the static interaction relation among the failed servers."""
+    g = nx.Graph()
+    g.add_nodes_from(failed)
+    for a, b in itertools.combinations(failed, 2):
+        if estate.comp[a] == estate.comp[b] or estate.touch[a] & estate.touch[b]:
+            g.add_edge(a, b)
+    parts = [tuple(sorted(c, key=canon)) for c in nx.connected_components(g)]
+    return sorted(parts, key=_key)
+
+
+def _reach(estate: _Estate, r: FailureSet) -> frozenset[str]:
+    out: set[str] = set()
+    for d in r.footprint:
+        out |= estate.comp.get(d, frozenset())
+    return frozenset(out)
+
+
+def _new_name(estate: _Estate, failed: Sequence[str], p: str) -> str:
+    """The name a joint solve gives p's new DPM server (synth: one per failed server)."""
+    down = sorted({*failed, *estate.already_down}, key=canon)
+    index = down.index(p) + 1
+    taken = {canon(n) for n in estate.topology.dpm_servers}
+    k = index
+    while canon(f"NEW-DPM-{k}") in taken:
+        k += len(down)
+    return f"NEW-DPM-{k}"
+
+
+def _rename(r: FailureSet, estate: _Estate, failed: Sequence[str]):
+    """The part's actions and load changes with its new servers named as in the joint set."""
+    mapping = {
+        a.to: _new_name(estate, failed, a.from_)
+        for a in r.actions
+        if a.action == "new-dpm" and a.to is not None and a.from_ is not None
+    }
+    if not mapping:
+        return r.immediate, r.final, r.delta
+
+    def name(x):
+        return mapping.get(x, x) if x is not None else None
+
+    def text(s: str) -> str:
+        return _NEW.sub(lambda m: mapping.get(m.group(0), m.group(0)), s)
+
+    def act(a: Action) -> Action:
+        return replace(
+            a,
+            dpm=name(a.dpm),
+            from_=name(a.from_),
+            to=name(a.to),
+            steps=tuple(text(s) for s in a.steps),
+        )
+
+    delta = {mapping.get(d, d): v for d, v in r.delta.items()}
+    return tuple(map(act, r.immediate)), tuple(map(act, r.final)), delta
+
+
+def _union(estate: _Estate, failed: tuple[str, ...], parts: list[FailureSet]) -> FailureSet:
+    immediate: list[Action] = []
+    rebuilds: list[Action] = []
+    backs: list[Action] = []
+    delta: dict[str, int] = {}
+    for r in parts:
+        imm, fin, d = _rename(r, estate, failed)
+        immediate.extend(imm)
+        rebuilds.extend(a for a in fin if a.action == "rebuild")
+        backs.extend(a for a in fin if a.action != "rebuild")
+        for k, v in d.items():
+            delta[k] = delta.get(k, 0) + v
+    rebuilds.sort(key=lambda a: canon(a.dpm or ""))
+    backs.sort(key=lambda a: canon(a.to or ""))  # stable: each part keeps its group order
+    cost = {c: sum(r.cost[c] for r in parts) for c in CRITERIA if c != "max_load"}
+    loads = dict(estate.base)
+    for k, v in delta.items():
+        loads[k] = loads.get(k, 0) + v
+    cost["max_load"] = max(loads.values(), default=0)
+    return FailureSet(
+        failed=failed,
+        complete=all(r.complete for r in parts),
+        optimal=True,
+        cost={c: cost[c] for c in CRITERIA},
+        immediate=tuple(_ordered(immediate)),
+        final=tuple(rebuilds + backs),
+        loses_history=_merge(r.loses_history for r in parts),
+        loses_secondary=_merge(r.loses_secondary for r in parts),
+        unprotected=_merge(r.unprotected for r in parts),
+        derived=True,
+        delta={k: v for k, v in delta.items() if v},
+        footprint=frozenset().union(*(r.footprint for r in parts)),
+    )
+
+
+def _merge(lists: Iterable[Sequence[str]]) -> tuple[str, ...]:
+    return tuple(sorted({x for xs in lists for x in xs}, key=canon))
+
+
+def _derive(
+    estate: _Estate,
+    failed: tuple[str, ...],
+    done: dict[tuple[str, ...], FailureSet],
+    reaches: dict[tuple[str, ...], frozenset[str]],
+) -> FailureSet | None:
+    """The set's answer from smaller sets' answers, or None when it must be solved."""
+    if estate.already_down:
+        return None
+    if len(failed) == 1:
+        return _empty(estate, failed) if failed[0] in estate.irrelevant else None
+    parts = _parts(estate, failed)
+    if len(parts) == 1:
+        return None
+    results = [done.get(p) for p in parts]
+    if any(r is None or not r.known for r in results):
+        return None
+    seen: set[str] = set()
+    for p, r in zip(parts, results, strict=True):
+        reach = reaches.get(p)
+        if reach is None:
+            reach = reaches[p] = _reach(estate, r)
+        if reach & seen:
+            return None
+        seen |= reach
+    return _union(estate, failed, results)
+
+
+# ------------------------------------------------------------------------------------------
+# The whole analysis
+
+
+Progress = Callable[[int, int], None]
+
+
+def resilience(
+    topology: Topology,
+    *,
+    failures: int = 1,
+    jobs: int | None = None,
+    timeout: float | None = 60.0,
+    progress: Progress | None = None,
+    decompose: bool = True,
+) -> Resilience:
+    """Answer every failure set of at most `failures` up DPM servers (module docstring).
+
+    `jobs`: worker processes for the sets that need a solver (default: the CPU count; 1 solves
+    in this process). `progress(done, total)` is called as sets are answered. `decompose=False`
+    solves every set (for tests and comparisons).
+    """
+    if failures < 1:
+        raise ValueError("failures: at least 1")
+    estate = _estate(topology)
+    jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+    sizes = range(1, min(failures, len(estate.candidates)) + 1)
+    total = sum(_comb(len(estate.candidates), k) for k in sizes)
+    done: dict[tuple[str, ...], FailureSet] = {}
+    reaches: dict[tuple[str, ...], frozenset[str]] = {}
+    rounds: list[Round] = []
+    tick = progress or (lambda _d, _t: None)
+    tick(0, total)
+    pool = None
+    try:
+        for k in sizes:
+            start = time.perf_counter()
+            pending: list[tuple[str, ...]] = []
+            n_sets = n_derived = 0
+            for failed in itertools.combinations(estate.candidates, k):
+                n_sets += 1
+                r = _derive(estate, failed, done, reaches) if decompose else None
+                if r is None:
+                    pending.append(failed)
+                else:
+                    done[failed] = r
+                    n_derived += 1
+            tick(len(done), total)
+            if jobs == 1 or len(pending) <= 1:
+                for failed in pending:
+                    done[failed] = solve_set(topology, failed, timeout)
+                    tick(len(done), total)
+            else:
+                if pool is None:
+                    pool = _pool(topology, jobs)
+                futures = {pool.submit(_solve_in_worker, f, timeout): f for f in pending}
+                for fut in as_completed(futures):
+                    done[futures[fut]] = fut.result()
+                    tick(len(done), total)
+            rounds.append(Round(k, n_sets, len(pending), n_derived, time.perf_counter() - start))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    sets = tuple(done[f] for f in sorted(done, key=_key))
+    return Resilience(
+        file=topology.file,
+        failures=failures,
+        sets=sets,
+        weakest=_weakest(sets),
+        never_safe=_never_safe(topology, sets),
+        single_points_of_failure=tuple(
+            s.failed[0] for s in sets if len(s.failed) == 1 and s.unprotected
+        ),
+        solved=sum(r.solved for r in rounds),
+        derived=sum(r.derived for r in rounds),
+        already_down=estate.already_down,
+        rounds=tuple(rounds),
+    )
+
+
+def _comb(n: int, k: int) -> int:
+    from math import comb
+
+    return comb(n, k)
+
+
+def _pool(topology: Topology, jobs: int):
+    """Worker processes (spawned: no fork of a process that has threads), each with a copy of
+    the topology (without its position index, which does not pickle and no plan needs)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    payload = pickle.dumps(replace(topology, locate=None), protocol=pickle.HIGHEST_PROTOCOL)
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(payload,),
+    )
+
+
+def _weakest(sets: Sequence[FailureSet]) -> tuple[tuple[str, dict], ...]:
+    singles = [s for s in sets if len(s.failed) == 1 and s.cost is not None]
+    ranked = sorted(
+        singles,
+        key=lambda s: (tuple(-s.cost[c] for c in CRITERIA), canon(s.failed[0])),
+    )
+    return tuple((s.failed[0], s.cost) for s in ranked[:WEAKEST])
+
+
+def _never_safe(topology: Topology, sets: Sequence[FailureSet]) -> tuple[str, ...]:
+    by_dpm: dict[str, list[str]] = {}
+    for ds in topology.datasources():
+        for d in {ds.primary, ds.secondary} - {None}:
+            by_dpm.setdefault(d, []).append(ds.id)
+    affected_by: dict[str, int] = {}
+    hurt_by: dict[str, int] = {}
+    for s in sets:
+        if s.cost is None:
+            continue
+        affected = {i for d in s.failed for i in by_dpm.get(d, ())}
+        hurts = s.hurts()
+        for i in affected:
+            affected_by[i] = affected_by.get(i, 0) + 1
+            if i in hurts:
+                hurt_by[i] = hurt_by.get(i, 0) + 1
+    return tuple(sorted((i for i, n in affected_by.items() if hurt_by.get(i, 0) == n), key=canon))

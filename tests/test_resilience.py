@@ -1,0 +1,387 @@
+"""resilience: every failure set of at most K DPM servers, the seed's answers, derived sets equal to
+joint solving (and legal), the summary, deterministic JSON, and the exit codes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import dpmsmt
+import dpmsmt.resilience as res
+from dpmsmt.actions import apply_actions
+from dpmsmt.cli import main
+from dpmsmt.encode import View
+from dpmsmt.findings import Severity, SolverGaveUp
+from dpmsmt.resilience import resilience, solve_set
+from dpmsmt.synth import CRITERIA, IGNORED, _failure
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "models" / "seed" / "before.yaml"
+
+# Standalone servers with no secondary and no database backup (A, B: they cannot be rebuilt, so
+# their servers move), an empty server (C), and two fans (E protects D, G protects F).
+SMALL = r"""
+dpmsmt: 1
+profile: "2019"
+dpm_servers:
+  A: {version: "10.19.58.0"}
+  B: {version: "10.19.58.0"}
+  C: {version: "10.19.58.0"}
+  D: {version: "10.19.58.0"}
+  E: {version: "10.19.58.0", protects: [D]}
+  F: {version: "10.19.58.0"}
+  G: {version: "10.19.58.0", protects: [F]}
+servers:
+  SA:
+    agent: A
+    datasources:
+      - {name: 'D:\', primary: A}
+      - {name: 'E:\', primary: A}
+  SB:
+    agent: B
+    datasources:
+      - {name: 'D:\', primary: B}
+  SD:
+    agent: D
+    datasources:
+      - {name: 'D:\', primary: D, secondary: E}
+  SF:
+    agent: F
+    datasources:
+      - {name: 'D:\', primary: F, secondary: G}
+      - {name: 'E:\', primary: F, secondary: G}
+"""
+
+# Two sites of generated shape: a chain (LON) and a fan (NYC), 5 data sources per server.
+SITES = r"""
+dpmsmt: 1
+profile: "2019"
+dpm_servers:
+  LON1: {version: "10.19.58.0"}
+  LON2: {version: "10.19.58.0", protects: [LON1]}
+  LON3: {version: "10.19.58.0", protects: [LON2]}
+  NYC1: {version: "10.22.123.0"}
+  NYC2: {version: "10.22.123.0"}
+  NYC3: {version: "10.22.123.0", protects: [NYC1, NYC2]}
+servers:
+  L1: {agent: LON1, datasources: [{name: a, primary: LON1, secondary: LON2}, {name: b, primary: LON1, secondary: LON2}]}
+  L2: {agent: LON2, datasources: [{name: a, primary: LON2, secondary: LON3}, {name: b, primary: LON2, secondary: LON3}, {name: c, primary: LON2, secondary: LON3}]}
+  L3: {agent: LON3, datasources: [{name: a, primary: LON3}]}
+  N1: {agent: NYC1, datasources: [{name: a, primary: NYC1, secondary: NYC3}, {name: b, primary: NYC1, secondary: NYC3}]}
+  N2: {agent: NYC2, datasources: [{name: a, primary: NYC2, secondary: NYC3}]}
+"""
+
+
+def seed():
+    return dpmsmt.load(SEED)
+
+
+def small(text=SMALL, file="small.yaml"):
+    return dpmsmt.loads(text, file=file)
+
+
+def by_failed(result):
+    return {s.failed: s for s in result.sets}
+
+
+def names(s):
+    return [(a.action, a.server or a.dpm, a.from_, a.to) for a in s.actions]
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def new_errors(topology, s) -> list[str]:
+    """Errors a set's plan adds after either phase (as suggest-move proves its own plans)."""
+    failure = _failure(topology, s.failed, ())
+    pre = {f.fingerprint for f in dpmsmt.check(failure.before).errors if f.rule not in IGNORED}
+    imm = apply_actions(failure.state, s.immediate)
+    fin = apply_actions(imm, s.final)
+    out = []
+    for state in (imm, fin) if s.final else (fin,):
+        out += [
+            f.rule
+            for f in dpmsmt.check(state, before=failure.state).findings
+            if f.severity is Severity.ERROR and f.rule not in IGNORED and f.fingerprint not in pre
+        ]
+    return out
+
+
+def final_max_load(topology, s) -> int:
+    failure = _failure(topology, s.failed, ())
+    fin = apply_actions(apply_actions(failure.state, s.immediate), s.final)
+    return max(View(fin, fin.profile).datasource_load.values())
+
+
+# -- the seed ---------------------------------------------------------------------------------
+
+
+def test_seed_single_failures():
+    result = resilience(seed(), failures=1, jobs=1)
+    assert [s.failed for s in result.sets] == [("DPM1",), ("DPM2",), ("DPM3",)]
+    assert result.complete and result.optimal and result.exit_code() == 0
+    assert (result.solved, result.derived) == (3, 0)
+    sets = by_failed(result)
+    # DPM1 (and DPM2): switch to DPM3 now, rebuild, switch back: nothing lost
+    assert names(sets[("DPM1",)]) == [
+        ("switch", "Server1", "DPM1", "DPM3"),
+        ("rebuild", "DPM1", None, None),
+        ("switch-back", "Server1", "DPM3", "DPM1"),
+    ]
+    assert sets[("DPM1",)].cost["history_broken"] == 0
+    # DPM3 holds the replicas of Server1 and Server2: the plan gives DPM1 and DPM2 new
+    # secondaries, so no data source loses its secondary; without a reassign it would
+    dpm3 = sets[("DPM3",)]
+    reassigned = {a.dpm for a in dpm3.actions if a.action == "reassign-secondary"}
+    for ds, primary in (("Server1/D:\\", "DPM1"), ("Server2/D:\\", "DPM2")):
+        assert (ds in dpm3.loses_secondary) == (primary not in reassigned)
+    assert reassigned == {"DPM1", "DPM2"} and dpm3.loses_secondary == ()
+    for s in result.sets:
+        assert len(s.loses_secondary) == s.cost["secondary_lost"]
+        assert len(s.loses_history) == s.cost["history_broken"]
+    assert result.single_points_of_failure == () and result.never_safe == ()
+    assert [dpm for dpm, _ in result.weakest] == ["DPM1", "DPM2", "DPM3"]
+
+
+def test_seed_pairs_are_all_complete():
+    result = resilience(seed(), failures=2, jobs=1)
+    assert [s.failed for s in result.sets] == [
+        ("DPM1",),
+        ("DPM2",),
+        ("DPM3",),
+        ("DPM1", "DPM2"),
+        ("DPM1", "DPM3"),
+        ("DPM2", "DPM3"),
+    ]
+    assert all(s.complete for s in result.sets) and result.exit_code() == 0
+    # one protection component: no pair is independent, every set is solved
+    assert (result.solved, result.derived) == (6, 0)
+    both = by_failed(result)[("DPM1", "DPM3")]
+    # DPM1's database backup was on DPM3: no rebuild; Server1 moves to a new server, and
+    # Server2 keeps no secondary (DPM3 is gone and no other server can take DPM2)
+    assert both.loses_history == ("Server1/D:\\",)
+    assert both.loses_secondary == ("Server1/D:\\", "Server2/D:\\")
+    for s in result.sets:
+        assert len(s.loses_secondary) == s.cost["secondary_lost"]
+
+
+# -- standalone and irrelevant servers --------------------------------------------------------
+
+
+def seed_plus(extra_dpm: str, extra_servers: str = "") -> str:
+    text = SEED.read_text()
+    text = text.replace("dpm_servers:\n", "dpm_servers:\n" + extra_dpm, 1)
+    return text.replace("servers:\n  Server1:", "servers:\n" + extra_servers + "  Server1:", 1)
+
+
+def test_standalone_server_without_secondary_still_has_a_complete_plan():
+    t = small(
+        seed_plus(
+            '  DPM4:\n    version: "4.2.1092.0"\n    os: "Windows Server 2012 R2 6.3.9600"\n',
+            "  Server4:\n    agent: DPM4\n    datasources:\n      - {name: 'D:\\', primary: DPM4}\n",
+        ),
+        "standalone.yaml",
+    )
+    result = resilience(t, failures=1, jobs=1)
+    dpm4 = by_failed(result)[("DPM4",)]
+    assert dpm4.complete and result.exit_code() == 0
+    # no secondary, no database backup: it cannot be rebuilt; Server4 moves (or gets a new DPM)
+    assert {a.action for a in dpm4.actions} <= {"move", "new-dpm"} and dpm4.actions
+    assert dpm4.loses_history == ("Server4/D:\\",)
+    # the only failure that affects it always breaks its history
+    assert result.never_safe == ("Server4/D:\\",)
+    assert result.weakest[0][0] == "DPM4"
+
+
+def test_irrelevant_server_is_derived_as_the_empty_plan():
+    t = small(seed_plus('  DPM9:\n    version: "4.2.1092.0"\n'), "empty.yaml")
+    result = resilience(t, failures=2, jobs=1)
+    sets = by_failed(result)
+    empty = sets[("DPM9",)]
+    assert empty.derived and empty.complete and empty.actions == ()
+    # the solver agrees
+    solved = solve_set(t, ("DPM9",), 60)
+    assert solved.actions == () and solved.cost == empty.cost
+    # DPM9 fails alongside another server: that server's answer, derived
+    for other in ("DPM1", "DPM2", "DPM3"):
+        pair = sets[tuple(sorted((other, "DPM9")))]
+        assert pair.derived
+        assert names(pair) == names(sets[(other,)]) and pair.cost == sets[(other,)].cost
+    assert result.derived == 1 + 3 and result.solved == 3 + 3
+
+
+# -- decomposition ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [SMALL, SITES], ids=["standalone-and-fans", "chain-and-fan"])
+def test_derived_sets_equal_joint_solving(text):
+    t = small(text)
+    fast = resilience(t, failures=2, jobs=1)
+    n = len(t.dpm_servers)
+    assert fast.derived > 0 and fast.solved + fast.derived == len(fast.sets) == n + n * (n - 1) // 2
+    for s in fast.sets:
+        if not s.derived:
+            continue
+        j = solve_set(t, s.failed, 60)  # the same set, solved jointly
+        # the seven summed criteria are the joint optimum
+        assert [s.cost[c] for c in CRITERIA[:-1]] == [j.cost[c] for c in CRITERIA[:-1]]
+        # max_load is that of the union plan: an upper bound of the joint optimum
+        assert s.cost["max_load"] >= j.cost["max_load"]
+        assert s.cost["max_load"] == final_max_load(t, s)
+        assert s.complete == j.complete
+        assert len(s.loses_history) == len(j.loses_history)
+        assert len(s.loses_secondary) == len(j.loses_secondary) == s.cost["secondary_lost"]
+        # and the union is a legal plan
+        assert new_errors(t, s) == []
+    # the standalone servers A and B both move to C alone: that pair is solved, not derived
+    if text == SMALL:
+        assert not by_failed(fast)[("A", "B")].derived
+        assert by_failed(fast)[("A", "D")].derived
+
+
+def test_new_servers_are_renumbered_in_a_derived_union():
+    text = SMALL.replace("  A: {version", "  A: {database: {backup: none}, version", 1)
+    t = small(text)
+    one = solve_set(t, ("A",), 60)
+    other = solve_set(t, ("F",), 60)
+    # force both parts onto new servers to see the renaming
+    new_a = replace(
+        one,
+        immediate=tuple(
+            replace(a, action="new-dpm", to="NEW-DPM-1", steps=("Install NEW-DPM-1",))
+            for a in one.immediate
+        ),
+        delta={"NEW-DPM-1": 2, "A": -2},
+    )
+    estate = res._estate(t)
+    union = res._union(estate, ("A", "F"), [new_a, other])
+    assert [a.to for a in union.actions if a.action == "new-dpm"] == ["NEW-DPM-1"]
+    union = res._union(estate, ("A", "F"), [other, replace(new_a, failed=("F",))])
+    assert {a.to for a in union.actions if a.action == "new-dpm"} == {"NEW-DPM-1"}
+    # a part whose failed server sorts second gets the second number, in steps and loads too
+    moved = replace(
+        new_a,
+        failed=("G",),
+        immediate=tuple(replace(a, from_="G") for a in new_a.immediate),
+    )
+    union = res._union(estate, ("F", "G"), [other, moved])
+    renamed = [a for a in union.actions if a.action == "new-dpm"]
+    assert {a.to for a in renamed} == {"NEW-DPM-2"}
+    assert all(step == "Install NEW-DPM-2" for a in renamed for step in a.steps)
+
+
+# -- output and exit codes --------------------------------------------------------------------
+
+
+def test_json_is_deterministic_and_as_cli_md(capsys, tmp_path):
+    code, out1, _ = run(
+        ["resilience", str(SEED), "--failures", "2", "--format", "json", "--jobs", "1"], capsys
+    )
+    assert code == 0
+    out_file = tmp_path / "r.json"
+    code, out2, err = run(
+        [
+            "resilience",
+            str(SEED),
+            "--failures",
+            "2",
+            "--format",
+            "json",
+            "--jobs",
+            "2",
+            "--output",
+            str(out_file),
+        ],
+        capsys,
+    )
+    assert code == 0 and out2 == "" and err == ""  # no progress bar off a terminal
+    assert out_file.read_text() == out1
+    doc = json.loads(out1)
+    assert doc["schema"] == "dpmsmt/1" and doc["command"] == "resilience"
+    assert doc["failures"] == 2 and doc["file"] == str(SEED)
+    assert [s["failed"] for s in doc["sets"]] == [
+        ["DPM1"],
+        ["DPM2"],
+        ["DPM3"],
+        ["DPM1", "DPM2"],
+        ["DPM1", "DPM3"],
+        ["DPM2", "DPM3"],
+    ]
+    first = doc["sets"][0]
+    assert {
+        "failed",
+        "complete",
+        "cost",
+        "plan",
+        "loses_history",
+        "loses_secondary",
+        "unprotected",
+    } <= set(first)
+    assert list(first["cost"]) == sorted(CRITERIA)
+    assert [a["action"] for a in first["plan"]["actions"]] == ["switch", "rebuild", "switch-back"]
+    assert [w["dpm"] for w in doc["weakest"]] == ["DPM1", "DPM2", "DPM3"]
+    assert doc["never_safe"] == [] and doc["single_points_of_failure"] == []
+    assert (doc["solved"], doc["derived"]) == (6, 0)
+
+
+def test_text_output(capsys):
+    code, out, _ = run(["resilience", str(SEED), "--no-color", "--jobs", "1"], capsys)
+    assert code == 0
+    assert "3 sets (3 solved, 0 derived)" in out
+    assert "Weakest points" in out and "Never safe (0): none" in out
+    assert "every failure set has a complete plan" in out
+
+
+def test_exit_1_when_a_failure_set_has_no_complete_plan(capsys, monkeypatch):
+    real = res.synthesize
+
+    def only_moves(topology, **kw):  # DPM1's servers cannot move: DPM3 knows every server
+        return real(topology, allow=["move"], **kw)
+
+    monkeypatch.setattr(res, "synthesize", only_moves)
+    code, out, _ = run(["resilience", str(SEED), "--format", "json", "--jobs", "1"], capsys)
+    assert code == 1
+    doc = json.loads(out)
+    dpm1 = doc["sets"][0]
+    assert dpm1["failed"] == ["DPM1"] and not dpm1["complete"]
+    assert dpm1["unprotected"] == ["Server1/D:\\"] and dpm1["cost"]["unprotected"] == 1
+    assert doc["single_points_of_failure"] == ["DPM1", "DPM2"]
+
+
+def test_exit_3_when_the_solver_gives_up(capsys, monkeypatch):
+    real = res.synthesize
+
+    def gives_up(topology, *, failed, **kw):
+        if "DPM3" in failed:
+            raise SolverGaveUp("the solver gave up: timeout")
+        return real(topology, failed=failed, **kw)
+
+    monkeypatch.setattr(res, "synthesize", gives_up)
+    code, out, _ = run(["resilience", str(SEED), "--format", "json", "--jobs", "1"], capsys)
+    assert code == 3
+    doc = json.loads(out)
+    dpm3 = doc["sets"][2]
+    assert dpm3["cost"] is None and dpm3["optimal"] is False and not doc["optimal"]
+
+    def not_optimal(topology, **kw):
+        return replace(real(topology, **kw), optimal=False)
+
+    monkeypatch.setattr(res, "synthesize", not_optimal)
+    assert run(["resilience", str(SEED), "--jobs", "1"], capsys)[0] == 3
+
+
+def test_bad_options_exit_2(capsys):
+    for argv in (
+        ["resilience", str(SEED), "--failures", "0"],
+        ["resilience", str(SEED), "--jobs", "0"],
+        ["resilience", str(ROOT / "no-such-file.yaml")],
+    ):
+        code, _, err = run(argv, capsys)
+        assert code == 2 and err.startswith("dpmsmt: error: ") and err.count("\n") == 1
