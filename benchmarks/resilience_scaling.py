@@ -12,6 +12,10 @@ failures), and the seconds, both for that round alone and cumulatively (what `--
 costs); then, per size, how many sets' plans are complete and whether the solver gave up.
 `all` is 100 DPM servers / 30k data sources and 300 / 200k (long: every single failure is one
 suggest-move); `small` is 10 / 1k and 20 / 3k.
+
+`--count-only` answers the sets up to K - 1 and only classifies those of size K: how many would
+be derived and how many solved (exact for K = 2, whose parts are single failures), without
+solving them; their seconds are then blank.
 """
 
 from __future__ import annotations
@@ -48,7 +52,10 @@ def main(argv=None) -> int:
     ap.add_argument("--failures", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--count-only", action="store_true")
     args = ap.parse_args(argv)
+    if args.count_only and args.failures < 2:
+        ap.error("--count-only needs --failures 2 or more")
     from estates import generate, write
 
     import dpmsmt
@@ -67,17 +74,21 @@ def main(argv=None) -> int:
                 print(f"\r  {label}: {done}/{total} sets", end="", file=sys.stderr, flush=True)
 
             t1 = time.perf_counter()
+            solve_up_to = args.failures - 1 if args.count_only else args.failures
             result = resilience(
                 topology,
-                failures=args.failures,
+                failures=max(1, solve_up_to),
                 jobs=args.jobs,
                 timeout=args.timeout,
                 progress=progress,
             )
             total_s = time.perf_counter() - t1
             print(f" done in {total_s:.1f} s", file=sys.stderr)
+            rounds = list(result.rounds)
+            if args.count_only:
+                rounds = [*rounds[:solve_up_to], classify(topology, result, args.failures)]
             cumulative = 0.0
-            for r in result.rounds:
+            for r in rounds:
                 cumulative += r.seconds
                 rows.append(
                     {
@@ -105,14 +116,33 @@ def main(argv=None) -> int:
     )
     print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in rows:
+        counted = r["round_s"] != r["round_s"]  # NaN: classified, not solved
+        secs = " | " if counted else f"{r['round_s']:.1f} | {r['cumulative_s']:.1f}"
+        done = "(not solved) | " if counted else f"{r['complete']:,} | {r['unknown']}"
         print(
             f"| {r['dpm']} | {r['ds']:,} | {r['k']} | {r['sets']:,} | {r['solved']:,} | "
-            f"{r['derived']:,} | {r['round_s']:.1f} | {r['cumulative_s']:.1f} | "
-            f"{r['complete']:,} | {r['unknown']} |"
+            f"{r['derived']:,} | {secs} | {done} |"
         )
     print()
     print(json.dumps(rows, indent=None))
     return 0
+
+
+def classify(topology, result, k):
+    """The sets of size k: how many would be derived from the answers so far, how many solved."""
+    import itertools
+
+    from dpmsmt.resilience import Round, _derive, _estate
+
+    estate = _estate(topology)
+    done = {s.failed: s for s in result.sets}
+    reaches: dict = {}
+    n = derived = 0
+    for failed in itertools.combinations(estate.candidates, k):
+        n += 1
+        if _derive(estate, failed, done, reaches) is not None:
+            derived += 1
+    return Round(k, n, n - derived, derived, float("nan"))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 
 import dpmsmt
 import dpmsmt.resilience as res
-from dpmsmt.actions import apply_actions
+from dpmsmt.actions import Action, apply_actions
 from dpmsmt.cli import main
 from dpmsmt.encode import View
 from dpmsmt.findings import Severity, SolverGaveUp
@@ -247,34 +247,39 @@ def test_derived_sets_equal_joint_solving(text):
 
 
 def test_new_servers_are_renumbered_in_a_derived_union():
-    text = SMALL.replace("  A: {version", "  A: {database: {backup: none}, version", 1)
-    t = small(text)
-    one = solve_set(t, ("A",), 60)
-    other = solve_set(t, ("F",), 60)
-    # force both parts onto new servers to see the renaming
-    new_a = replace(
-        one,
-        immediate=tuple(
-            replace(a, action="new-dpm", to="NEW-DPM-1", steps=("Install NEW-DPM-1",))
-            for a in one.immediate
-        ),
-        delta={"NEW-DPM-1": 2, "A": -2},
-    )
-    estate = res._estate(t)
-    union = res._union(estate, ("A", "F"), [new_a, other])
-    assert [a.to for a in union.actions if a.action == "new-dpm"] == ["NEW-DPM-1"]
-    union = res._union(estate, ("A", "F"), [other, replace(new_a, failed=("F",))])
-    assert {a.to for a in union.actions if a.action == "new-dpm"} == {"NEW-DPM-1"}
-    # a part whose failed server sorts second gets the second number, in steps and loads too
-    moved = replace(
-        new_a,
-        failed=("G",),
-        immediate=tuple(replace(a, from_="G") for a in new_a.immediate),
-    )
-    union = res._union(estate, ("F", "G"), [other, moved])
-    renamed = [a for a in union.actions if a.action == "new-dpm"]
-    assert {a.to for a in renamed} == {"NEW-DPM-2"}
-    assert all(step == "Install NEW-DPM-2" for a in renamed for step in a.steps)
+    """Each part was solved alone, so each calls its new server NEW-DPM-1; a joint solve numbers
+    them by the failed server's place among the failed servers, and so does the union."""
+    estate = res._estate(small())
+
+    def part(p, server):
+        new = Action(
+            "new-dpm",
+            server=server,
+            from_=p,
+            to="NEW-DPM-1",
+            datasources=(f"{server}/D:\\",),
+            steps=("Install a new DPM server NEW-DPM-1", "Also NEW-DPM-10 stays"),
+        )
+        cost = dict.fromkeys(CRITERIA, 0) | {"new_servers": 1, "max_load": 2}
+        return res.FailureSet(
+            failed=(p,),
+            complete=True,
+            optimal=True,
+            cost=cost,
+            immediate=(new,),
+            delta={"NEW-DPM-1": 1, p: -1},
+            footprint=frozenset({p, "NEW-DPM-1"}),
+        )
+
+    union = res._union(estate, ("A", "F"), [part("A", "SA"), part("F", "SF")])
+    assert [(a.from_, a.to) for a in union.actions] == [("A", "NEW-DPM-1"), ("F", "NEW-DPM-2")]
+    assert [a.steps[0] for a in union.actions] == [
+        "Install a new DPM server NEW-DPM-1",
+        "Install a new DPM server NEW-DPM-2",
+    ]
+    assert all(a.steps[1] == "Also NEW-DPM-10 stays" for a in union.actions)
+    assert union.delta == {"NEW-DPM-1": 1, "NEW-DPM-2": 1, "A": -1, "F": -1}
+    assert union.cost["new_servers"] == 2 and union.derived
 
 
 # -- output and exit codes --------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import z3
 
 from dpmsmt.encode import code
+from dpmsmt.model import Failure
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules.change._base import DpmChange
 
@@ -24,13 +25,13 @@ class RebuildNeedsBackup(DpmChange):
     def reads(self, change, pair):
         b = change.before.dpm(pair[0])
         a = change.after.dpm(pair[1])
-        failure = b.failure
+        failure = b.failure or Failure()  # format.md's defaults: database lost, storage intact
         protectors = change.before.protectors(pair[0])
         return {
             "was_failed": b.status == "failed",
             "is_up": a.status == "up",
-            "database_intact": bool(failure and failure.database == "intact"),
-            "storage_intact": bool(failure and failure.storage == "intact"),
+            "database_intact": failure.database == "intact",
+            "storage_intact": failure.storage == "intact",
             "backup": code("backup", change.before.topology.db_backup(pair[0])),
             "protector_up": any(change.before.dpm(x).up for x in protectors),
         }
@@ -48,7 +49,7 @@ class RebuildNeedsBackup(DpmChange):
         b = change.before.dpm(pair[0])
         return {
             "dpm": pair[1],
-            "database": b.failure.database if b.failure else None,
+            "database": (b.failure or Failure()).database,
             "backup": change.before.topology.db_backup(pair[0]),
         }
 
