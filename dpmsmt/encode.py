@@ -100,6 +100,23 @@ class DsFacts(NamedTuple):
     agents: tuple[str, ...]
     server_switched: bool
 
+    @classmethod
+    def of(cls, ds: DataSource, agents: tuple[str, ...], server_switched: bool) -> DsFacts:
+        """The facts of a data source on a server with these agents (and switched state)."""
+        return cls(
+            ds.type,
+            ds.primary,
+            ds.secondary,
+            ds.mode,
+            ds.switched_from,
+            ds.dedup,
+            ds.hyperv_scale_out,
+            ds.policy,
+            ds.secondary_policy,
+            agents,
+            server_switched,
+        )
+
 
 @dataclass
 class View:
@@ -179,19 +196,7 @@ class View:
         for name, s in self.topology.servers.items():
             agents, sw = s.agents, name in switched
             for ds in s.datasources:
-                key = DsFacts(
-                    ds.type,
-                    ds.primary,
-                    ds.secondary,
-                    ds.mode,
-                    ds.switched_from,
-                    ds.dedup,
-                    ds.hyperv_scale_out,
-                    ds.policy,
-                    ds.secondary_policy,
-                    agents,
-                    sw,
-                )
+                key = DsFacts.of(ds, agents, sw)
                 group = groups.get(key)
                 if group is None:
                     groups[key] = [ds]

@@ -319,20 +319,7 @@ def _safe(rule, view, ds) -> bool:
         return False
 
 
-def _facts(ds: DataSource, agents: tuple[str, ...], switched: bool) -> DsFacts:
-    return DsFacts(
-        ds.type,
-        ds.primary,
-        ds.secondary,
-        ds.mode,
-        ds.switched_from,
-        ds.dedup,
-        ds.hyperv_scale_out,
-        ds.policy,
-        ds.secondary_policy,
-        agents,
-        switched,
-    )
+_facts = DsFacts.of  # the facts rules read, as `check` builds them
 
 
 # ------------------------------------------------------------------------------------------
