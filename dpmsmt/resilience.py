@@ -23,10 +23,11 @@ Most sets need no solver. Definitions used below:
   set already answered. The **footprint** of a part's plan is the part itself, every DPM server
   an action names (`from`, `to`, `dpm`) and every DPM server whose load the plan changes; its
   **reach** is the union of the components of its footprint. When the reaches of the parts are
-  pairwise disjoint and every part's plan is known (the solver did not give up), the set is
-  **derived**: its plan is the union of the parts' plans (actions merged in the order
-  suggest-move uses; `NEW-DPM-k` renumbered as a joint solve numbers them). Otherwise it is
-  solved. The parts' plans then act on disjoint DPM servers, disjoint components and disjoint
+  pairwise disjoint and every part has a plan, the set is **derived**: its plan is the union of
+  the parts' plans (actions merged in the order suggest-move uses; `NEW-DPM-k` renumbered as a
+  joint solve numbers them), optimal when every part's plan is (a part whose solver reached its
+  time limit with a plan gives a union that is not proved optimal either: the joint problem is
+  no easier). Otherwise it is solved. The parts' plans then act on disjoint DPM servers, disjoint components and disjoint
   protected servers; every rule instance reads one of them only, so the union is legal.
 
 How a derived set's cost combines the parts' costs:
@@ -122,11 +123,6 @@ class FailureSet:
     @property
     def actions(self) -> tuple[Action, ...]:
         return self.immediate + self.final
-
-    @property
-    def known(self) -> bool:
-        """A plan was found and proved optimal."""
-        return self.cost is not None and self.optimal
 
     def hurts(self) -> set[str]:
         return {*self.loses_history, *self.loses_secondary, *self.unprotected}
@@ -447,7 +443,7 @@ def _union(estate: _Estate, failed: tuple[str, ...], parts: list[FailureSet]) ->
     return FailureSet(
         failed=failed,
         complete=all(r.complete for r in parts),
-        optimal=True,
+        optimal=all(r.optimal for r in parts),
         cost={c: cost[c] for c in CRITERIA},
         immediate=tuple(_ordered(immediate)),
         final=tuple(rebuilds + backs),
@@ -479,7 +475,7 @@ def _derive(
     if len(parts) == 1:
         return None
     results = [done.get(p) for p in parts]
-    if any(r is None or not r.known for r in results):
+    if any(r is None or r.cost is None for r in results):
         return None
     seen: set[str] = set()
     for p, r in zip(parts, results, strict=True):
@@ -552,9 +548,12 @@ def resilience(
                     done[futures[fut]] = fut.result()
                     tick(len(done), total)
             rounds.append(Round(k, n_sets, len(pending), n_derived, time.perf_counter() - start))
-    finally:
+    except BaseException:  # interrupted: do not wait for the sets being solved
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if pool is not None:
+        pool.shutdown()
     sets = tuple(done[f] for f in sorted(done, key=_key))
     return Resilience(
         file=topology.file,

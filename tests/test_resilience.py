@@ -382,6 +382,22 @@ def test_exit_3_when_the_solver_gives_up(capsys, monkeypatch):
     assert run(["resilience", str(SEED), "--jobs", "1"], capsys)[0] == 3
 
 
+def test_a_part_that_is_not_proved_optimal_makes_its_unions_not_optimal(monkeypatch):
+    real = res.synthesize
+
+    def slow_a(topology, *, failed, **kw):
+        out = real(topology, failed=failed, **kw)
+        return replace(out, optimal=False) if failed == ["A"] else out
+
+    monkeypatch.setattr(res, "synthesize", slow_a)
+    result = resilience(small(), failures=2, jobs=1)
+    sets = by_failed(result)
+    assert not sets[("A",)].optimal and sets[("A",)].cost is not None
+    assert sets[("A", "D")].derived and not sets[("A", "D")].optimal
+    assert sets[("D", "F")].derived and sets[("D", "F")].optimal
+    assert result.exit_code() == 3 and result.unknown[0] == ("A",)
+
+
 def test_bad_options_exit_2(capsys):
     for argv in (
         ["resilience", str(SEED), "--failures", "0"],
