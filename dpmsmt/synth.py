@@ -998,6 +998,9 @@ class _Problem:
         """Protected servers a plan can change: the affected ones and those of DPM servers that
         may get a new secondary. Everything else is the same before and after any plan."""
         out = {n for g in self.groups for n in g.servers}
+        for d in self.state.dpm_servers.values():  # a new secondary can make an old move known
+            for entry in d.inactive:
+                out.add(entry.datasource.split("/", 1)[0])
         for name, server in self.state.servers.items():
             if any(ds.secondary in self.down for ds in server.datasources):
                 out.add(name)
@@ -1005,7 +1008,10 @@ class _Problem:
 
     def _reduce(self, topology: Topology) -> Topology:
         keep = self.touched
-        return replace(topology, servers={n: s for n, s in topology.servers.items() if n in keep})
+        keep = {canon(n) for n in keep}
+        return replace(
+            topology, servers={n: s for n, s in topology.servers.items() if canon(n) in keep}
+        )
 
     def _verify(self, plan: Plan) -> bool:
         """Prove the plan legal with `check`: no new error after either phase.

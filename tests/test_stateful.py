@@ -361,12 +361,6 @@ servers:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reassign-secondary DPM5 -> DPM6 puts DPM6 in DPM1's component, so DPM1 knows S1's "
-    "new primary (MOVED-UNDER-SECONDARY); plan verification checks only the touched servers, "
-    "and S1 is not one of them",
-)
 def test_reassign_secondary_does_not_move_a_server_under_its_old_secondary():
     t = _estate(REASSIGN_JOINS)
     result = synthesize(t, top=1)
