@@ -28,7 +28,7 @@ import z3
 
 from dpmsmt.actions import Action, apply_actions
 from dpmsmt.check import check
-from dpmsmt.encode import ChangeView, DsChange, DsFacts, Grounder, View
+from dpmsmt.encode import ChangeView, DsChange, DsFacts, Grounder, View, model_values
 from dpmsmt.findings import Severity, SolverGaveUp, fingerprint
 from dpmsmt.model import DataSource, DpmServer, ProtectedServer, Topology, canon
 from dpmsmt.rules import Scope, all_rules, get
@@ -48,7 +48,6 @@ CRITERIA = (
 EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4, "none": 0}
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
 MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
-MOVE_PREFILTER = 1000  # move targets grounded per group at most (the most promising)
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
 
 
@@ -190,7 +189,7 @@ class _Group:
     secondary: str | None  # the common secondary of their data sources on p (switch target)
     datasources: int  # data sources on p per server
     with_secondary: int  # of those, with a secondary before the failure
-    options: dict[_Option, dict] = field(default_factory=dict)  # option -> facts
+    classes: dict[str, list[str]] | None = None  # move target classes: representative -> members
 
 
 class _Legality:
@@ -372,32 +371,63 @@ def synthesize(
     timeout: float | None = 60.0,
 ) -> Suggestion:
     """Find the best `top` plans; raise SolverGaveUp only when no plan at all was found in time."""
+    problem = problem_of(topology, failed, removed, allow=allow, rank=rank, timeout=timeout)
+    plans, optimal = problem.solve(top, timeout)
+    return Suggestion(
+        file=topology.file,
+        failed=problem.failure.failed,
+        removed=problem.failure.removed,
+        preexisting=tuple(sorted(problem.pre)),
+        plans=tuple(plans),
+        optimal=optimal,
+    )
+
+
+def problem_of(
+    topology: Topology,
+    failed: Sequence[str] = (),
+    removed: Sequence[str] = (),
+    *,
+    allow: Iterable[str] | None = None,
+    rank: Sequence[str] | None = None,
+    timeout: float | None = 60.0,
+    classes: bool = True,
+) -> _Problem:
+    """The synthesis problem of a failure: what failed, the errors the estate already had
+    (`preexisting`, from one `check` of the estate before the failure), the unknowns."""
     allowed = set(allow) if allow is not None else None
     order = tuple(rank) if rank else CRITERIA
     if "unprotected" not in order:
         order = ("unprotected", *order)  # complete plans first unless asked otherwise
     order = order + tuple(c for c in CRITERIA if c not in order)
     failure = _failure(topology, failed, removed)
-    profile = topology.profile
     pre_report = check(failure.before, timeout=timeout)
     errors = [f for f in pre_report.errors if f.rule not in IGNORED]
     preexisting = {f.fingerprint for f in errors}
     pre_ds = {(f.rule, f.entities["datasource"]) for f in errors if "datasource" in f.entities}
-    problem = _Problem(failure, profile, preexisting, pre_ds, allowed, order)
-    plans, optimal = problem.solve(top, timeout)
-    return Suggestion(
-        file=topology.file,
-        failed=failure.failed,
-        removed=failure.removed,
-        preexisting=tuple(sorted(preexisting)),
-        plans=tuple(plans),
-        optimal=optimal,
-    )
+    return _Problem(failure, topology.profile, preexisting, pre_ds, allowed, order, classes=classes)
 
 
 class _Problem:
-    def __init__(self, failure: _Failure, profile: str, pre: set[str], pre_ds: set, allowed, order):
+    def __init__(
+        self,
+        failure: _Failure,
+        profile: str,
+        pre: set[str],
+        pre_ds: set,
+        allowed,
+        order,
+        *,
+        classes: bool = True,
+    ):
         self.failure = failure
+        self.classes = classes  # group move targets into classes (False: ground every target)
+        self._knows_cache: dict[str, frozenset[str]] = {}
+        self._secondary_counts: dict[str, int] | None = None
+        self.inactive_holders: dict[str, list[str]] = {}
+        for name, d in failure.state.dpm_servers.items():
+            for entry in d.inactive:
+                self.inactive_holders.setdefault(canon(entry.datasource), []).append(name)
         self.profile = profile
         self.pre = pre
         self.allowed = allowed
@@ -415,6 +445,9 @@ class _Problem:
         }
         self.reassign = self._reassign_options()
         self.touched = self._touched()
+        self.error_rules = sorted(  # the rules that can report an error under the profile
+            r.id for r in all_rules() if r.severity_in(profile, severe=True) is Severity.ERROR
+        )
         self.base_loads = self._base_loads()
 
     def ok(self, action: str) -> bool:
@@ -530,7 +563,7 @@ class _Problem:
         if p in self.rebuild_terms:
             out.append((_Option("rebuild", p), server, None, self.legal.view(frozenset({p}), None)))
         if self.ok("move"):
-            for n in self._move_targets(p, s):
+            for n in self._move_classes(g):
                 moved = apply_actions(
                     self._one(server), [Action("move", server=server.name, from_=p, to=n)]
                 )
@@ -543,26 +576,66 @@ class _Problem:
             out.append((_Option("new-dpm", name), moved.servers[server.name], None, view))
         return out
 
-    def _move_targets(self, p: str, s: str | None) -> list[str]:
-        """The up DPM servers a server of p may move to, in name order.
+    def _move_classes(self, g: _Group) -> list[str]:
+        """The representatives of the classes of move targets for the group, in name order.
 
-        In large estates only the 2 × MOVE_CANDIDATES most promising are grounded: those the
-        secondary does not know first (the others are never legal under
-        NO-MOVE-UNDER-SECONDARY), then those with a secondary for the moved replicas, then the
-        least loaded. This orders candidates; the rule formulas still decide legality.
+        Every up DPM server n ≠ p is a move target; targets with the same `_target_key` are
+        indistinguishable to every rule, so only the first of each class (by name) is grounded
+        and its rule Booleans stand for the whole class (`g.classes`).
         """
-        ups = [n for n, d in self.state.dpm_servers.items() if d.up and n != p]
-        if len(ups) <= MOVE_PREFILTER:
-            return sorted(ups, key=canon)
-        known = self.legal.before_view.knows(s) if s is not None else frozenset()
-        protectors = self.state.protectors
-        loads = self.base_loads
+        if g.classes is None:
+            server = self.state.servers[g.servers[0]]
+            mentioned = self._mentioned(g, server)
+            classes: dict[tuple, list[str]] = {}
+            for n in sorted(self.state.dpm_servers, key=canon):
+                if n != g.p and self.state.dpm_servers[n].up:
+                    key = self._target_key(n, mentioned) if self.classes else (n,)
+                    classes.setdefault(key, []).append(n)
+            g.classes = {members[0]: members for members in classes.values()}
+        return sorted(g.classes, key=canon)
 
-        def promise(n: str) -> tuple:
-            with_secondary = len(protectors[n]) == 1 and self.state.dpm_servers[protectors[n][0]].up
-            return (n in known, not with_secondary, loads.get(n, 0), canon(n))
+    def _mentioned(self, g: _Group, server: ProtectedServer) -> tuple[str, ...]:
+        """The DPM servers the group's facts name: its failed primary, the agents, every
+        primary, secondary and former primary of its data sources, the protectors of p, and the
+        DPM servers that hold inactive replicas of its data sources."""
+        names = [g.p, *server.agents, *self.state.protectors[g.p]]
+        for ds in server.datasources:
+            names += [ds.primary, ds.secondary, ds.switched_from]
+            names += self.inactive_holders.get(canon(ds.id), ())
+        return tuple(dict.fromkeys(n for n in names if n is not None))
 
-        return sorted(sorted(ups, key=promise)[:MOVE_PREFILTER], key=canon)
+    def _target_key(self, n: str, mentioned: tuple[str, ...]) -> tuple:
+        """What rules can tell apart about a move target n: rules compare names only for
+        equality, so n is known by its status, kind and replica scope, its protectors (and
+        theirs), which of the group's names it equals or is known to (`knows`, Q6)."""
+        dpms = self.state.dpm_servers
+        d = dpms[n]
+
+        def rel(x: str) -> tuple:
+            return tuple(x == m for m in mentioned)
+
+        protectors = self.state.protectors[n]
+        return (
+            d.status,
+            d.kind,
+            "replicas" in d.secondary_scope,
+            rel(n),
+            tuple(canon(n) in self._knows(m) for m in mentioned),
+            tuple(
+                (dpms[x].status, dpms[x].kind, x == n, rel(x), len(self.state.protectors[x]))
+                for x in protectors
+            ),
+        )
+
+    def _knows(self, m: str) -> frozenset[str]:
+        """`knows(m)` over the state at the failure, as canonical names (moves change neither
+        the protection graph nor the `knows` lists, so it is the same in every state)."""
+        found = self._knows_cache.get(m)
+        if found is None:
+            found = self._knows_cache[m] = frozenset(
+                canon(x) for x in self.legal.before_view.knows(m)
+            )
+        return found
 
     def _one(self, server: ProtectedServer) -> Topology:
         """The failure state with only this server (its DPM servers, and their protectors)."""
@@ -580,8 +653,13 @@ class _Problem:
         return f"NEW-DPM-{k}"
 
     # -- the optimization problem ------------------------------------------------------------
-    def build(self):
-        """Variables, constraints and cost terms; returns (constraints, variables, costs)."""
+    def build(self, expand: bool = True):
+        """Variables, constraints and cost terms; returns (constraints, variables, costs).
+
+        With `expand`, a move class is one option per member (the MOVE_CANDIDATES least loaded)
+        and `max_load` is part of the problem; without, one option per class stands for all its
+        members and `max_load` is left to `_plan`, which places servers on members.
+        """
         cons: list[z3.BoolRef] = []
         counts: dict[tuple[int, _Option], z3.ArithRef] = {}
         backs: dict[str, list] = {}  # failed server -> counts of its servers switched back
@@ -616,11 +694,9 @@ class _Problem:
         loads = self.base_loads
         load_terms: dict[str, list] = {d: [] for d in loads}
         new_used: dict[str, list] = {}
-        reassign_names = {
-            (y, t): self._reassign_legal(y, t) for y, ts in self.reassign.items() for t in ts
-        }
-        candidates = self._legal_options(loads)
-        truth = self.legal.truth()
+        reassign_candidates = {y: self._reassign_candidates(y) for y in self.reassign}
+        candidates = self._legal_options(loads, expand)
+        rows: dict[tuple[int, _Option], tuple] = {}
         for gi, g in enumerate(self.groups):
             server = self.state.servers[g.servers[0]]
             options = candidates[gi]
@@ -629,6 +705,7 @@ class _Problem:
             for opt, imm, fin, view, names in [*options, (none, None, None, None, ())]:
                 c = z3.Int(f"count!{gi}!{opt.kind}!{opt.target or ''}")
                 counts[(gi, opt)] = c
+                rows[(gi, opt)] = (imm, fin)
                 total.append(c)
                 cons.append(c >= 0)
                 if opt.kind == "none":
@@ -658,13 +735,7 @@ class _Problem:
                 if opt.kind == "new-dpm":
                     new_used.setdefault(opt.target, []).append(c)
                     load_terms.setdefault(opt.target, [])
-                held: dict[str, int] = {}  # what each DPM server holds of this server's sources
-                for b, ds in zip(server.datasources, final.datasources, strict=True):
-                    if b.primary == g.p and ds.primary is not None:
-                        held[ds.primary] = held.get(ds.primary, 0) + 1
-                        if ds.secondary is not None and ds.secondary != ds.primary:
-                            held[ds.secondary] = held.get(ds.secondary, 0) + 1
-                for d, k in held.items():
+                for d, k in self._held(g, final).items():
                     if d in load_terms:
                         load_terms[d].append(c * k)
             cons.append(z3.Sum(total) == len(g.servers))
@@ -678,14 +749,20 @@ class _Problem:
             cons.append(z3.Implies(rb_final[p], z3.Sum(back) > 0 if back else z3.BoolVal(False)))
         # reassign-secondary: one new secondary at most per DPM server whose secondary is down
         reassign: dict[tuple[str, str], z3.BoolRef] = {}
-        for yi, (y, all_targets) in enumerate(self.reassign.items()):
+        for yi, y in enumerate(self.reassign):
             choice = []
-            targets = [t for t in all_targets if all(truth[n] for n in reassign_names[(y, t)])]
-            for ti, t in enumerate(targets):
-                v = z3.Bool(f"reassign!{yi}!{ti}")
-                names = reassign_names[(y, t)]
+            legal = {}
+            for t, names in reassign_candidates[y]:
                 used.update(names)
-                cons.append(z3.Implies(v, z3.And([z3.Bool(n) for n in names]) if names else True))
+                legal[t] = z3.And([z3.Bool(n) for n in names]) if names else z3.BoolVal(True)
+            if not expand and legal:  # one choice; `_place` picks the target among `legal`
+                v = z3.Bool(f"reassign!{yi}")
+                cons.append(z3.Implies(v, z3.Or(list(legal.values()))))
+                reassign[(y, None)] = v
+                choice.append(v)
+            for ti, t in enumerate(legal if expand else ()):
+                v = z3.Bool(f"reassign!{yi}!{ti}")
+                cons.append(z3.Implies(v, legal[t]))
                 reassign[(y, t)] = v
                 choice.append(v)
             cons.append(z3.AtMost(*choice, 1) if len(choice) > 1 else z3.BoolVal(True))
@@ -700,7 +777,7 @@ class _Problem:
             )
             nsec = self._secondary_count(y)
             cost["secondary_lost"].append(z3.If(restored, 0, nsec))
-            for t in targets:
+            for t in legal if expand else ():
                 load_terms.setdefault(t, []).append(z3.If(reassign[(y, t)], nsec, 0))
         # secondary lost through failed secondaries with no reassign option at all
         for y in self._lost_without_option():
@@ -708,6 +785,9 @@ class _Problem:
         cost["new_servers"] = [z3.If(z3.Or([c > 0 for c in cs]), 1, 0) for cs in new_used.values()]
         cost["rebuilds"] = [z3.If(z3.Or(rb_now[p], rb_final[p]), 1, 0) for p in rb_now]
         max_load = z3.Int("max_load")
+        if not expand:
+            load_terms, loads = {}, {}
+            cons.append(max_load == 0)  # placed in _plan
         for d, base in loads.items():
             cons.append(max_load >= base + z3.Sum([z3.IntVal(0), *load_terms.get(d, [])]))
         for d, terms in load_terms.items():
@@ -725,13 +805,29 @@ class _Problem:
             "rb_final": rb_final,
             "reassign": reassign,
             "used": used,
+            "rows": rows,
+            "expand": expand,
+            "reassign_targets": {y: [t for t, _ in ts] for y, ts in reassign_candidates.items()},
         }
         return cons, variables, costs
 
-    def _legal_options(self, loads: dict[str, int]) -> list[list[tuple]]:
+    def _held(self, g: _Group, final: ProtectedServer) -> dict[str, int]:
+        """What each DPM server holds, as primary or secondary, of one of the group's servers'
+        data sources on p once the server has taken an option (its state `final`)."""
+        server = self.state.servers[g.servers[0]]
+        held: dict[str, int] = {}
+        for b, ds in zip(server.datasources, final.datasources, strict=True):
+            if b.primary == g.p and ds.primary is not None:
+                held[ds.primary] = held.get(ds.primary, 0) + 1
+                if ds.secondary is not None and ds.secondary != ds.primary:
+                    held[ds.secondary] = held.get(ds.secondary, 0) + 1
+        return held
+
+    def _legal_options(self, loads: dict[str, int], expand: bool = True) -> list[list[tuple]]:
         """Per group: (option, immediate, final, view, rule Booleans) of the options whose rule
-        instances all hold, after one presolve of every grounded formula. Where a group has more
-        than MOVE_CANDIDATES legal move targets, the least loaded ones are kept per outcome."""
+        instances all hold, after one presolve of every grounded formula. A legal move class
+        becomes one option per member, the MOVE_CANDIDATES least loaded, sharing the
+        representative's rule Booleans."""
         staged = []
         for g in self.groups:
             rows = []
@@ -742,32 +838,67 @@ class _Problem:
             staged.append(rows)
         truth = self.legal.truth()
         out = []
-        for rows in staged:
-            legal = [r for r in rows if all(truth[n] for n in r[4])]
-            moves = [r for r in legal if r[0].kind == "move"]
-            if len(moves) > MOVE_CANDIDATES:
-
-                def outcome(r):
-                    return tuple(ds.secondary is None for ds in r[1].datasources)
-
-                keep = set()
-                by_outcome: dict[tuple, list] = {}
-                for r in moves:
-                    by_outcome.setdefault(outcome(r), []).append(r)
-                for rs in by_outcome.values():
-                    rs.sort(key=lambda r: (loads.get(r[0].target, 0), canon(r[0].target)))
-                    keep.update(id(r) for r in rs[:MOVE_CANDIDATES])
-                legal = [r for r in legal if r[0].kind != "move" or id(r) in keep]
+        for g, rows in zip(self.groups, staged, strict=True):
+            legal = []
+            for row in rows:
+                if not all(truth[n] for n in row[4]):
+                    continue
+                opt, imm, fin, view, names = row
+                if opt.kind != "move" or not expand:
+                    legal.append(row)
+                    continue
+                members = sorted(g.classes[opt.target], key=lambda m: (loads.get(m, 0), canon(m)))
+                for m in sorted(members[:MOVE_CANDIDATES], key=canon):
+                    moved = imm if m == opt.target else self._retarget(imm, opt.target, m)
+                    legal.append((_Option("move", m), moved, fin, view, names))
+            legal.sort(key=lambda r: r[0].key())
             out.append(legal)
         return out
 
-    def _secondary_count(self, y: str) -> int:
-        return sum(
-            1
-            for s in self.state.servers.values()
-            for ds in s.datasources
-            if ds.primary == y and ds.secondary is not None and ds.secondary in self.down
+    def _retarget(self, server: ProtectedServer, rep: str, n: str) -> ProtectedServer:
+        """The server as moved to n instead of rep (a member of rep's class): the same data
+        sources, with n's protector as the secondary where rep's protector was one."""
+        protectors = self.state.protectors[n]
+        datasources = tuple(
+            replace(
+                ds,
+                primary=n,
+                secondary=None if ds.secondary is None else protectors[0],
+            )
+            if ds.primary == rep
+            else ds
+            for ds in server.datasources
         )
+        agents = tuple(n if a == rep else a for a in server.agents)
+        return replace(server, agents=agents, datasources=datasources)
+
+    def _secondary_count(self, y: str) -> int:
+        """Data sources of y whose secondary is down (they need y's new secondary)."""
+        if self._secondary_counts is None:
+            counts: dict[str, int] = {}
+            for facts, group in self.legal.before_view.datasource_groups.items():
+                if facts.secondary is not None and facts.secondary in self.down:
+                    counts[facts.primary] = counts.get(facts.primary, 0) + len(group)
+            self._secondary_counts = counts
+        return self._secondary_counts.get(y, 0)
+
+    def _reassign_candidates(self, y: str) -> list[tuple[str, list[str]]]:
+        """Legal new secondaries for y with their rule Booleans: in batches, those whose load
+        stays within the base loads first, each batch in name order, until MOVE_CANDIDATES are
+        legal (grounding all 300 candidates of a large estate costs seconds)."""
+        loads, nsec = self.base_loads, self._secondary_count(y)
+        floor = max(loads.values(), default=0)
+        order = sorted(self.reassign[y], key=lambda t: (loads.get(t, 0) + nsec > floor, canon(t)))
+        out: list[tuple[str, list[str]]] = []
+        for start in range(0, len(order), MOVE_CANDIDATES):
+            batch = [
+                (t, self._reassign_legal(y, t)) for t in order[start : start + MOVE_CANDIDATES]
+            ]
+            truth = self.legal.truth()
+            out += [(t, names) for t, names in batch if all(truth[n] for n in names)]
+            if len(out) >= MOVE_CANDIDATES:
+                break
+        return sorted(out, key=lambda tn: canon(tn[0]))
 
     def _lost_without_option(self) -> list[str]:
         out = []
@@ -847,7 +978,22 @@ class _Problem:
 
     # -- solving ---------------------------------------------------------------------------------
     def solve(self, top: int, timeout: float | None) -> tuple[list[Plan], bool]:
-        cons, variables, costs = self.build()
+        """The best `top` plans, and whether the first is proved optimal.
+
+        Where `max_load` is the last criterion, the optimizer first decides with one option per
+        class of move targets and `_place` puts servers on members; that is optimal when the
+        first plan's largest load is the largest load no plan can avoid (the base loads).
+        Otherwise every member is its own option (at most MOVE_CANDIDATES per class).
+        """
+        if self.classes and self.order[-1] == "max_load":
+            plans, optimal = self._solve(top, timeout, expand=False)
+            floor = max(self.base_loads.values(), default=0)
+            if not plans or plans[0].cost["max_load"] <= floor:
+                return plans, optimal
+        return self._solve(top, timeout, expand=True)
+
+    def _solve(self, top: int, timeout: float | None, expand: bool) -> tuple[list[Plan], bool]:
+        cons, variables, costs = self.build(expand)
         definitions = self.legal.grounder.definitions(variables["used"])
         self.used_definitions = definitions
         decision = [
@@ -899,7 +1045,7 @@ class _Problem:
                 seen.add(key)
                 if self._verify(plan):
                     candidates.append(plan)
-            candidates.sort(key=Plan.sort_key)
+            candidates.sort(key=lambda p: (tuple(p.cost[c] for c in self.order), p.sort_key()))
             for plan in candidates:
                 if len(plans) >= top:
                     break
@@ -914,7 +1060,7 @@ class _Problem:
         return plans, optimal
 
     def _tied(self, cons, costs, best, decision, first, limit: int) -> list[z3.ModelRef]:
-        solver = z3.Solver()
+        solver = z3.SolverFor("QF_LIA")
         solver.set("random_seed", 0)
         solver.from_string(self.used_definitions)
         solver.add(cons)
@@ -941,42 +1087,45 @@ class _Problem:
         rebuild_final = [p for p, v in variables["rb_final"].items() if val(v)]
         for p in sorted(rebuild_now, key=canon):
             immediate.append(self._rebuild(p))
+        chosen: list[tuple[_Group, _Option, str]] = []
         for gi, g in enumerate(self.groups):
-            chosen = sorted(
-                ((opt, val(c)) for opt, c in variables["by_group"][gi] if val(c) > 0),
-                key=lambda oc: oc[0].key(),
-            )
             servers = iter(sorted(g.servers, key=canon))
-            for opt, n in chosen:
-                for _ in range(n):
-                    name = next(servers)
-                    server = self.state.servers[name]
-                    on_p = [ds for ds in server.datasources if ds.primary == g.p]
-                    ids = tuple(ds.id for ds in on_p)
-                    pgs = tuple(sorted({ds.protection_group for ds in on_p if ds.protection_group}))
-                    if opt.kind == "none":
-                        unprotected.extend(ids)
-                    elif opt.kind == "switch":
-                        immediate.append(self._switch(name, g.p, opt.target, ids, pgs))
-                    elif opt.kind == "switch-back":
-                        immediate.append(self._switch(name, g.p, opt.target, ids, pgs))
-                        final.append(self._switch_back(name, opt.target, g.p, ids, pgs))
-                    elif opt.kind == "rebuild":
-                        pass  # the rebuild of p re-protects it
-                    elif opt.kind == "move":
-                        immediate.append(self._move(name, g.p, opt.target, ids, pgs, g.secondary))
-                    elif opt.kind == "new-dpm":
-                        immediate.append(
-                            self._move(name, g.p, opt.target, ids, pgs, g.secondary, new=True)
-                        )
-        for (y, t), v in variables["reassign"].items():
-            if val(v):
-                old = self.state.protectors[y]
-                immediate.append(self._reassign(y, old[0] if old else None, t))
+            for opt, c in sorted(variables["by_group"][gi], key=lambda oc: oc[0].key()):
+                chosen.extend((gi, opt, next(servers)) for _ in range(val(c)))
+        loads = None
+        reassigned = {y: t for (y, t), v in variables["reassign"].items() if val(v)}
+        if not variables["expand"]:
+            chosen, loads, reassigned = self._place(
+                chosen, variables["rows"], reassigned, variables
+            )
+        for gi, opt, name in chosen:
+            g = self.groups[gi]
+            server = self.state.servers[name]
+            on_p = [ds for ds in server.datasources if ds.primary == g.p]
+            ids = tuple(ds.id for ds in on_p)
+            pgs = tuple(sorted({ds.protection_group for ds in on_p if ds.protection_group}))
+            if opt.kind == "none":
+                unprotected.extend(ids)
+            elif opt.kind == "switch":
+                immediate.append(self._switch(name, g.p, opt.target, ids, pgs))
+            elif opt.kind == "switch-back":
+                immediate.append(self._switch(name, g.p, opt.target, ids, pgs))
+                final.append(self._switch_back(name, opt.target, g.p, ids, pgs))
+            elif opt.kind == "rebuild":
+                pass  # the rebuild of p re-protects it
+            elif opt.kind == "move":
+                immediate.append(self._move(name, g.p, opt.target, ids, pgs, g.secondary))
+            elif opt.kind == "new-dpm":
+                immediate.append(self._move(name, g.p, opt.target, ids, pgs, g.secondary, new=True))
+        for y, t in reassigned.items():
+            old = self.state.protectors[y]
+            immediate.append(self._reassign(y, old[0] if old else None, t))
         if rebuild_final:
             final = [self._rebuild(p) for p in sorted(rebuild_final, key=canon)] + final
         immediate = _ordered(immediate)
         cost = {c: model.eval(costs[c], model_completion=True).as_long() for c in CRITERIA}
+        if loads is not None:
+            cost["max_load"] = max(loads.values(), default=0)
         imm_state = apply_actions(self.state, immediate)
         fin_state = apply_actions(imm_state, final) if final else imm_state
         keeps, loses = self._keeps_loses(immediate, final, fin_state)
@@ -993,6 +1142,53 @@ class _Problem:
             immediate_state=imm_state,
             final_state=fin_state,
         )
+
+    def _place(self, chosen, rows, reassigned, variables):
+        """Put the servers that move to a class on members of it (without `expand`): in server
+        order, each on the first member by name that keeps every load within the largest load
+        the plan already has, else on the member that raises it least. Returns the choices with
+        members as targets, and the final loads."""
+        loads = dict(self.base_loads)
+        moves = []
+        for gi, opt, name in chosen:
+            if opt.kind == "move":
+                moves.append((gi, opt, name))
+            elif opt.kind != "none":
+                imm, fin = rows[(gi, opt)]
+                for d, k in self._held(self.groups[gi], fin if fin is not None else imm).items():
+                    loads[d] = loads.get(d, 0) + k
+        targets = {}
+        for y in sorted(reassigned, key=canon):
+            nsec, bound = self._secondary_count(y), max(loads.values(), default=0)
+            fits = [t for t in variables["reassign_targets"][y] if loads.get(t, 0) + nsec <= bound]
+            t = (
+                fits[0]
+                if fits
+                else min(
+                    variables["reassign_targets"][y], key=lambda t: (loads.get(t, 0), canon(t))
+                )
+            )
+            loads[t] = loads.get(t, 0) + nsec
+            targets[y] = t
+        placed = {}
+        for gi, opt, name in sorted(moves, key=lambda m: canon(m[2])):
+            g = self.groups[gi]
+            imm = rows[(gi, opt)][0]
+            bound = max(loads.values(), default=0)
+            best = None
+            for m in sorted(g.classes[opt.target], key=canon):
+                held = self._held(g, imm if m == opt.target else self._retarget(imm, opt.target, m))
+                peak = max(loads.get(d, 0) + k for d, k in held.items())
+                if best is None or peak < best[0]:
+                    best = (peak, m, held)
+                if peak <= bound:
+                    break
+            _, m, held = best
+            for d, k in held.items():
+                loads[d] = loads.get(d, 0) + k
+            placed[name] = _Option("move", m)
+        out = [(gi, placed.get(name, opt), name) for gi, opt, name in chosen]
+        return out, loads, targets
 
     def _touched(self) -> set[str]:
         """Protected servers a plan can change: the affected ones and those of DPM servers that
@@ -1023,7 +1219,7 @@ class _Problem:
         for state in (
             (plan.immediate_state, plan.final_state) if plan.final else (plan.final_state,)
         ):
-            report = check(self._reduce(state), before=before)
+            report = check(self._reduce(state), before=before, select=self.error_rules)
             for f in report.errors:
                 if f.rule in IGNORED or f.fingerprint in self.pre:
                     continue
@@ -1256,14 +1452,7 @@ def _ordered(actions: list[Action]) -> list[Action]:
 
 def _values(model) -> dict[str, int]:
     """Every constant the model assigns, by name (ints as ints, Booleans as 0/1)."""
-    out = {}
-    for d in model.decls():
-        v = model[d]
-        if z3.is_int_value(v):
-            out[d.name()] = v.as_long()
-        elif z3.is_true(v) or z3.is_false(v):
-            out[d.name()] = int(z3.is_true(v))
-    return out
+    return model_values(model)
 
 
 def _block(model, decision) -> z3.BoolRef:
