@@ -286,8 +286,9 @@ def grouped_datasources(servers) -> dict[DsFacts, list[DataSource]]:
             else:
                 group.append(ds)
     groups = {DsFacts._make(key): group for key, group in by_key.items()}
-    _GROUPS_CACHE.append((servers, groups))
-    del _GROUPS_CACHE[:-3]
+    if len(servers) >= 256:  # small estates are cheap to group again
+        _GROUPS_CACHE.append((servers, groups))
+        del _GROUPS_CACHE[:-3]
     return groups
 
 

@@ -401,11 +401,31 @@ def problem_of(
         order = ("unprotected", *order)  # complete plans first unless asked otherwise
     order = order + tuple(c for c in CRITERIA if c not in order)
     failure = _failure(topology, failed, removed)
-    pre_report = check(failure.before, timeout=timeout)
-    errors = [f for f in pre_report.errors if f.rule not in IGNORED]
-    preexisting = {f.fingerprint for f in errors}
-    pre_ds = {(f.rule, f.entities["datasource"]) for f in errors if "datasource" in f.entities}
+    preexisting, pre_ds = _preexisting(failure.before, timeout)
     return _Problem(failure, topology.profile, preexisting, pre_ds, allowed, order, classes=classes)
+
+
+_PRE_CACHE: list[tuple] = []  # (servers mapping, key, answer), most recent last
+
+
+def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set]:
+    """The errors of the estate before the failure: fingerprints, and (rule, data source) pairs.
+
+    Remembered for the last estates (by the identity of their protected servers and the value of
+    everything else `check` reads), since `resilience` asks for every failure set of one estate
+    and the estate before each is the same: a check of 200k data sources is done once."""
+    key = (tuple(before.dpm_servers.items()), before.profile, before.waivers, before.tape_libraries)
+    for servers, k, answer in _PRE_CACHE:
+        if servers is before.servers and k == key:
+            return answer
+    errors = [f for f in check(before, timeout=timeout).errors if f.rule not in IGNORED]
+    answer = (
+        {f.fingerprint for f in errors},
+        {(f.rule, f.entities["datasource"]) for f in errors if "datasource" in f.entities},
+    )
+    _PRE_CACHE.append((before.servers, key, answer))
+    del _PRE_CACHE[:-2]
+    return answer
 
 
 class _Problem:
@@ -980,17 +1000,13 @@ class _Problem:
     def solve(self, top: int, timeout: float | None) -> tuple[list[Plan], bool]:
         """The best `top` plans, and whether the first is proved optimal.
 
-        Where `max_load` is the last criterion, the optimizer first decides with one option per
-        class of move targets and `_place` puts servers on members; that is optimal when the
-        first plan's largest load is the largest load no plan can avoid (the base loads).
-        Otherwise every member is its own option (at most MOVE_CANDIDATES per class).
+        Where `max_load` is the last criterion, the optimizer decides with one option per class
+        of move targets (exact for the other seven criteria) and `_place` puts the servers on
+        members with the least largest load for that decision. Where `--rank` puts `max_load`
+        earlier, every member is its own option (the MOVE_CANDIDATES least loaded per class).
         """
-        if self.classes and self.order[-1] == "max_load":
-            plans, optimal = self._solve(top, timeout, expand=False)
-            floor = max(self.base_loads.values(), default=0)
-            if not plans or plans[0].cost["max_load"] <= floor:
-                return plans, optimal
-        return self._solve(top, timeout, expand=True)
+        expand = not (self.classes and self.order[-1] == "max_load")
+        return self._solve(top, timeout, expand=expand)
 
     def _solve(self, top: int, timeout: float | None, expand: bool) -> tuple[list[Plan], bool]:
         cons, variables, costs = self.build(expand)
@@ -1170,25 +1186,80 @@ class _Problem:
             )
             loads[t] = loads.get(t, 0) + nsec
             targets[y] = t
-        placed = {}
-        for gi, opt, name in sorted(moves, key=lambda m: canon(m[2])):
-            g = self.groups[gi]
-            imm = rows[(gi, opt)][0]
-            bound = max(loads.values(), default=0)
-            best = None
-            for m in sorted(g.classes[opt.target], key=canon):
-                held = self._held(g, imm if m == opt.target else self._retarget(imm, opt.target, m))
-                peak = max(loads.get(d, 0) + k for d, k in held.items())
-                if best is None or peak < best[0]:
-                    best = (peak, m, held)
-                if peak <= bound:
-                    break
-            _, m, held = best
-            for d, k in held.items():
+        moves.sort(key=lambda m: canon(m[2]))
+        held = {}  # (group, class, member) -> what the member and its protector would hold
+        for gi, opt, _name in moves:
+            g, imm = self.groups[gi], rows[(gi, opt)][0]
+            for m in g.classes[opt.target]:
+                if (gi, opt.target, m) not in held:
+                    moved = imm if m == opt.target else self._retarget(imm, opt.target, m)
+                    held[(gi, opt.target, m)] = self._held(g, moved)
+        placed = self._greedy(moves, loads, held, max(loads.values(), default=0))
+        if placed is None:  # the base loads cannot hold: the least largest load, then greedy
+            peak, fallback = self._least_peak(moves, loads, held)
+            placed = self._greedy(moves, loads, held, peak) or fallback
+        for gi, opt, name in moves:
+            for d, k in held[(gi, opt.target, placed[name].target)].items():
                 loads[d] = loads.get(d, 0) + k
-            placed[name] = _Option("move", m)
         out = [(gi, placed.get(name, opt), name) for gi, opt, name in chosen]
         return out, loads, targets
+
+    def _greedy(self, moves, loads, held, bound) -> dict[str, _Option] | None:
+        """Each moving server, in name order, on the first member of its class by name that
+        keeps every load within `bound` (the smallest action list that fits); None if one
+        does not fit."""
+        loads = dict(loads)
+        placed = {}
+        for gi, opt, name in moves:
+            for m in sorted(self.groups[gi].classes[opt.target], key=canon):
+                h = held[(gi, opt.target, m)]
+                if all(loads.get(d, 0) + k <= bound for d, k in h.items()):
+                    break
+            else:
+                return None
+            for d, k in h.items():
+                loads[d] = loads.get(d, 0) + k
+            placed[name] = _Option("move", m)
+        return placed
+
+    def _least_peak(self, moves, loads, held) -> tuple[int, dict[str, _Option]]:
+        """The least largest load over the placements of the moving servers on the members of
+        their classes (the MOVE_CANDIDATES least loaded of each): counts per (group, class,
+        member), as performance.md advises, minimized by Z3; and one such placement."""
+        opt_ = z3.Optimize()
+        opt_.set("timeout", 10_000)
+        need: dict[tuple[int, str], list[str]] = {}
+        for gi, opt, name in moves:
+            need.setdefault((gi, opt.target), []).append(name)
+        peak = z3.Int("peak")
+        terms: dict[str, list] = {}
+        counts = {}
+        for (gi, rep), names in sorted(need.items(), key=lambda kv: (kv[0][0], canon(kv[0][1]))):
+            members = sorted(
+                self.groups[gi].classes[rep], key=lambda m: (loads.get(m, 0), canon(m))
+            )[:MOVE_CANDIDATES]
+            row = []
+            for m in sorted(members, key=canon):
+                c = counts[(gi, rep, m)] = z3.Int(f"place!{gi}!{m}")
+                opt_.add(c >= 0)
+                row.append(c)
+                for d, k in held[(gi, rep, m)].items():
+                    terms.setdefault(d, []).append(c * k)
+            opt_.add(z3.Sum(row) == len(names))
+        opt_.add(peak >= max(loads.values(), default=0))
+        for d, ts in terms.items():
+            opt_.add(peak >= loads.get(d, 0) + z3.Sum(ts))
+        opt_.minimize(peak)
+        if opt_.check() == z3.unsat:  # pragma: no cover - counts always fit somewhere
+            raise SolverGaveUp("no placement of the moved servers")
+        model = opt_.model()
+        placed = {}
+        for (gi, rep), names in need.items():
+            it = iter(sorted(names, key=canon))
+            for m in sorted((m for (g2, r2, m) in counts if (g2, r2) == (gi, rep)), key=canon):
+                for _ in range(model.eval(counts[(gi, rep, m)], model_completion=True).as_long()):
+                    placed[next(it)] = _Option("move", m)
+        return model.eval(peak, model_completion=True).as_long(), placed
 
     def _touched(self) -> set[str]:
         """Protected servers a plan can change: the affected ones and those of DPM servers that
