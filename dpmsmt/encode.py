@@ -426,8 +426,9 @@ class Grounder:
 
 
 _DEFINE = re.compile(
-    r"\(define-fun (\|[^|]*\||[^\s()]+) \(\) (?:Bool|Int)\s+(true|false|\d+|\(- \d+\))\)"
+    r"\(define-fun (\|(?:[^|\\]|\\.)*\||[^\s()|]+) \(\) (?:Bool|Int)\s+(true|false|\d+|\(- \d+\))\)"
 )
+_ESCAPE = re.compile(r"\\(.)")
 
 
 def model_values(model: z3.ModelRef) -> dict[str, int]:
@@ -438,8 +439,8 @@ def model_values(model: z3.ModelRef) -> dict[str, int]:
     """
     out: dict[str, int] = {}
     for name, value in _DEFINE.findall(model.sexpr()):
-        if name.startswith("|"):
-            name = name[1:-1]
+        if name.startswith("|"):  # a quoted symbol: `\|` and `\\` are escapes
+            name = _ESCAPE.sub(r"\1", name[1:-1])
         if value == "true":
             out[name] = 1
         elif value == "false":
