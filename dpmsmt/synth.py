@@ -217,6 +217,9 @@ class _Legality:
             for r in rules
             if r.scope is Scope.CHANGE_DATASOURCE and r.severity_in(profile) is Severity.ERROR
         ]
+        self.server_rules = [  # SCALE-OUT-AGENTS: an agent belongs to one DPM server
+            r for r in rules if r.scope is Scope.SERVER and r.severity_in(profile) is Severity.ERROR
+        ]
         self.history = get("HISTORY-LEFT-BEHIND")
         self._views: dict[tuple, View] = {}
         self._truth: dict[str, bool] = {}
@@ -270,6 +273,13 @@ class _Legality:
                 names = out.setdefault(rule.id, [])
                 if name not in names:
                     names.append(name)
+        if self.server_rules:
+            alone = View(replace(view.topology, servers={after.name: after}), self.profile)
+            for rule in self.server_rules:
+                if (rule.id, after.name) in self.pre_ds:
+                    continue  # the server already broke this rule before the failure
+                name = self.name(rule, rule.reads(alone, after.name))
+                out.setdefault(rule.id, []).append(name)
         change = self._change(server, after, view)
         for rule in self.change_rules:
             for instance in rule.instances(change):
@@ -421,7 +431,8 @@ def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set
     errors = [f for f in check(before, timeout=timeout).errors if f.rule not in IGNORED]
     answer = (
         {f.fingerprint for f in errors},
-        {(f.rule, f.entities["datasource"]) for f in errors if "datasource" in f.entities},
+        {(f.rule, f.entities["datasource"]) for f in errors if "datasource" in f.entities}
+        | {(f.rule, f.entities["server"]) for f in errors if "server" in f.entities},
     )
     _PRE_CACHE.append((before.servers, key, answer))
     del _PRE_CACHE[:-2]

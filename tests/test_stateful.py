@@ -311,22 +311,12 @@ def _misowned(n: int) -> Topology:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the optimizer keeps proposing plans that `check` rejects (SCALE-OUT-AGENTS) until it "
-    "runs out of attempts, then shows no plan at all, with optimal: true",
-)
 def test_no_complete_plan_still_shows_a_partial_plan():
     result = synthesize(_misowned(5), failed=["DPM1"], top=1)
     assert not result.complete
     assert result.plans, "cli.md: the best partial plans are still shown"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="blocked_by is [] (text: 'no allowed action applies') although new-dpm applies and "
-    "only SCALE-OUT-AGENTS blocks it",
-)
 def test_blocked_by_names_the_rule_that_blocks():
     result = synthesize(_misowned(1), failed=["DPM1"], top=1)
     plan = result.plans[0]
