@@ -439,6 +439,27 @@ def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set
     return answer
 
 
+class _Held:
+    """What a member m of a move class and its protector would hold of a moved server's data
+    sources, as a mapping; computed when first read (a class may have hundreds of members)."""
+
+    def __init__(self, problem, g, imm, rep, m):
+        self.args = (problem, g, imm, rep, m)
+        self._value: dict[str, int] | None = None
+
+    def items(self):
+        if self._value is None:
+            problem, g, imm, rep, m = self.args
+            key = (id(g), rep)
+            held = problem._rep_held.get(key)
+            if held is None:
+                held = problem._rep_held[key] = problem._held(g, imm)
+            # a member holds what the representative holds; its protector, what rep's held
+            protector = problem.state.protectors[m]
+            self._value = {(m if d == rep else protector[0]): k for d, k in held.items()}
+        return self._value.items()
+
+
 class _Problem:
     def __init__(
         self,
@@ -455,6 +476,7 @@ class _Problem:
         self.classes = classes  # group move targets into classes (False: ground every target)
         self._knows_cache: dict[str, frozenset[str]] = {}
         self._secondary_counts: dict[str, int] | None = None
+        self._rep_held: dict[tuple, dict[str, int]] = {}
         self.inactive_holders: dict[str, list[str]] = {}
         for name, d in failure.state.dpm_servers.items():
             for entry in d.inactive:
@@ -1063,9 +1085,15 @@ class _Problem:
             # every plan of this cost (up to a bound), ordered by its sorted action list
             tied = self._tied(cons + blocks, costs, best, decision, model, limit=min(12, top + 3))
             candidates = []
+            floor = max(self.base_loads.values(), default=0)
             for m in tied:
                 blocks.append(_block(m, decision))
-                plan = self._plan(m, variables, costs)
+                # once a plan of this cost reaches the least possible largest load, a tied
+                # model that cannot reach it is worse: skip it rather than place it
+                at_floor = any(p.cost["max_load"] <= floor for p in candidates)
+                plan = self._plan(m, variables, costs, floor_only=at_floor)
+                if plan is None:
+                    continue
                 key = plan.sort_key()
                 if key in seen:
                     continue
@@ -1101,7 +1129,7 @@ class _Problem:
         return out
 
     # -- from a model to a plan ------------------------------------------------------------------
-    def _plan(self, model, variables, costs) -> Plan:
+    def _plan(self, model, variables, costs, floor_only: bool = False) -> Plan | None:
         values = _values(model)
 
         def val(x) -> int:
@@ -1122,9 +1150,10 @@ class _Problem:
         loads = None
         reassigned = {y: t for (y, t), v in variables["reassign"].items() if val(v)}
         if not variables["expand"]:
-            chosen, loads, reassigned = self._place(
-                chosen, variables["rows"], reassigned, variables
-            )
+            placement = self._place(chosen, variables["rows"], reassigned, variables, floor_only)
+            if placement is None:
+                return None
+            chosen, loads, reassigned = placement
         for gi, opt, name in chosen:
             g = self.groups[gi]
             server = self.state.servers[name]
@@ -1170,107 +1199,96 @@ class _Problem:
             final_state=fin_state,
         )
 
-    def _place(self, chosen, rows, reassigned, variables):
-        """Put the servers that move to a class on members of it (without `expand`): in server
-        order, each on the first member by name that keeps every load within the largest load
-        the plan already has, else on the member that raises it least. Returns the choices with
-        members as targets, and the final loads."""
+    def _place(self, chosen, rows, reassigned, variables, floor_only: bool = False):
+        """Without `expand`: put each server that moves to a class on a member of it, and give
+        each DPM server that gets a new secondary one of its legal candidates.
+
+        Every choice (new secondaries by DPM server, the largest loads, then moves by server)
+        takes the first target by name that keeps every load within a bound: the largest load the plan has without them where that suffices, else the least
+        largest load over all placements (found by Z3). Returns the choices with members as
+        targets, the final loads and the new secondaries."""
         loads = dict(self.base_loads)
-        moves = []
-        for gi, opt, name in chosen:
+        items: list[tuple[tuple, list[tuple[str, dict[str, int]]]]] = []
+        for gi, opt, name in sorted(chosen, key=lambda c: canon(c[2])):
             if opt.kind == "move":
-                moves.append((gi, opt, name))
+                g, imm = self.groups[gi], rows[(gi, opt)][0]
+                members = sorted(g.classes[opt.target], key=canon)
+                held = [(m, _Held(self, g, imm, opt.target, m)) for m in members]
+                items.append(((1, canon(name), gi, name), held))
             elif opt.kind != "none":
                 imm, fin = rows[(gi, opt)]
                 for d, k in self._held(self.groups[gi], fin if fin is not None else imm).items():
                     loads[d] = loads.get(d, 0) + k
-        targets = {}
         for y in sorted(reassigned, key=canon):
-            nsec, bound = self._secondary_count(y), max(loads.values(), default=0)
-            fits = [t for t in variables["reassign_targets"][y] if loads.get(t, 0) + nsec <= bound]
-            t = (
-                fits[0]
-                if fits
-                else min(
-                    variables["reassign_targets"][y], key=lambda t: (loads.get(t, 0), canon(t))
-                )
-            )
-            loads[t] = loads.get(t, 0) + nsec
-            targets[y] = t
-        moves.sort(key=lambda m: canon(m[2]))
-        held = {}  # (group, class, member) -> what the member and its protector would hold
-        for gi, opt, _name in moves:
-            g, imm = self.groups[gi], rows[(gi, opt)][0]
-            for m in g.classes[opt.target]:
-                if (gi, opt.target, m) not in held:
-                    moved = imm if m == opt.target else self._retarget(imm, opt.target, m)
-                    held[(gi, opt.target, m)] = self._held(g, moved)
-        placed = self._greedy(moves, loads, held, max(loads.values(), default=0))
-        if placed is None:  # the base loads cannot hold: the least largest load, then greedy
-            peak, fallback = self._least_peak(moves, loads, held)
-            placed = self._greedy(moves, loads, held, peak) or fallback
-        for gi, opt, name in moves:
-            for d, k in held[(gi, opt.target, placed[name].target)].items():
+            nsec = self._secondary_count(y)
+            targets = variables["reassign_targets"][y]
+            items.append(((0, canon(y), 0, y), [(t, {t: nsec}) for t in targets]))
+        items.sort(key=lambda item: item[0])  # new secondaries (the largest loads) first
+        placed = self._greedy(items, loads, max(loads.values(), default=0))
+        if placed is None and floor_only:
+            return None
+        if placed is None:
+            peak, fallback = self._least_peak(items, loads)
+            placed = self._greedy(items, loads, peak) or fallback
+        for key, candidates in items:
+            for d, k in dict(candidates)[placed[key]].items():
                 loads[d] = loads.get(d, 0) + k
-        out = [(gi, placed.get(name, opt), name) for gi, opt, name in chosen]
-        return out, loads, targets
+        moved = {key[2:]: _Option("move", t) for key, t in placed.items() if key[0] == 1}
+        out = [(gi, moved.get((gi, name), opt), name) for gi, opt, name in chosen]
+        return out, loads, {key[3]: t for key, t in placed.items() if key[0] == 0}
 
-    def _greedy(self, moves, loads, held, bound) -> dict[str, _Option] | None:
-        """Each moving server, in name order, on the first member of its class by name that
-        keeps every load within `bound` (the smallest action list that fits); None if one
-        does not fit."""
+    @staticmethod
+    def _greedy(items, loads, bound) -> dict | None:
+        """Each choice on its first candidate (by name) that keeps every load within `bound`;
+        None where one does not fit."""
         loads = dict(loads)
         placed = {}
-        for gi, opt, name in moves:
-            for m in sorted(self.groups[gi].classes[opt.target], key=canon):
-                h = held[(gi, opt.target, m)]
-                if all(loads.get(d, 0) + k <= bound for d, k in h.items()):
-                    break
-            else:
+        for key, candidates in items:
+            fits = (
+                (t, h)
+                for t, h in candidates
+                if all(loads.get(d, 0) + k <= bound for d, k in h.items())
+            )
+            target, held = next(fits, (None, None))
+            if held is None:
                 return None
-            for d, k in h.items():
+            for d, k in held.items():
                 loads[d] = loads.get(d, 0) + k
-            placed[name] = _Option("move", m)
+            placed[key] = target
         return placed
 
-    def _least_peak(self, moves, loads, held) -> tuple[int, dict[str, _Option]]:
-        """The least largest load over the placements of the moving servers on the members of
-        their classes (the MOVE_CANDIDATES least loaded of each): counts per (group, class,
-        member), as performance.md advises, minimized by Z3; and one such placement."""
-        opt_ = z3.Optimize()
-        opt_.set("timeout", 10_000)
-        need: dict[tuple[int, str], list[str]] = {}
-        for gi, opt, name in moves:
-            need.setdefault((gi, opt.target), []).append(name)
+    @staticmethod
+    def _least_peak(items, loads) -> tuple[int, dict]:
+        """The least largest load over the placements of the choices (each among its
+        MOVE_CANDIDATES least loaded candidates; a choice is one Boolean per candidate, and
+        there are only as many choices as moving servers and new secondaries), and one such
+        placement, by Z3."""
+        solver = z3.Optimize()
+        solver.set("timeout", 10_000)
         peak = z3.Int("peak")
         terms: dict[str, list] = {}
-        counts = {}
-        for (gi, rep), names in sorted(need.items(), key=lambda kv: (kv[0][0], canon(kv[0][1]))):
-            members = sorted(
-                self.groups[gi].classes[rep], key=lambda m: (loads.get(m, 0), canon(m))
-            )[:MOVE_CANDIDATES]
+        picks = {}
+        for i, (key, candidates) in enumerate(items):
+            kept = sorted(candidates, key=lambda c: (loads.get(c[0], 0), canon(c[0])))
             row = []
-            for m in sorted(members, key=canon):
-                c = counts[(gi, rep, m)] = z3.Int(f"place!{gi}!{m}")
-                opt_.add(c >= 0)
-                row.append(c)
-                for d, k in held[(gi, rep, m)].items():
-                    terms.setdefault(d, []).append(c * k)
-            opt_.add(z3.Sum(row) == len(names))
-        opt_.add(peak >= max(loads.values(), default=0))
+            for j, (target, held) in enumerate(
+                sorted(kept[:MOVE_CANDIDATES], key=lambda c: canon(c[0]))
+            ):
+                x = z3.Bool(f"place!{i}!{j}")
+                picks[(key, target)] = x
+                row.append(x)
+                for d, k in held.items():
+                    terms.setdefault(d, []).append(z3.If(x, k, 0))
+            solver.add(z3.PbEq([(x, 1) for x in row], 1))
+        solver.add(peak >= max(loads.values(), default=0))
         for d, ts in terms.items():
-            opt_.add(peak >= loads.get(d, 0) + z3.Sum(ts))
-        opt_.minimize(peak)
-        if opt_.check() == z3.unsat:  # pragma: no cover - counts always fit somewhere
-            raise SolverGaveUp("no placement of the moved servers")
-        model = opt_.model()
-        placed = {}
-        for (gi, rep), names in need.items():
-            it = iter(sorted(names, key=canon))
-            for m in sorted((m for (g2, r2, m) in counts if (g2, r2) == (gi, rep)), key=canon):
-                for _ in range(model.eval(counts[(gi, rep, m)], model_completion=True).as_long()):
-                    placed[next(it)] = _Option("move", m)
-        return model.eval(peak, model_completion=True).as_long(), placed
+            solver.add(peak >= loads.get(d, 0) + z3.Sum(ts))
+        solver.minimize(peak)
+        if solver.check() != z3.sat:
+            raise SolverGaveUp(f"placing the moved servers: {solver.reason_unknown()}")
+        values = model_values(solver.model())
+        placed = {key: target for (key, target), x in picks.items() if values.get(str(x))}
+        return values["peak"], placed
 
     def _touched(self) -> set[str]:
         """Protected servers a plan can change: the affected ones and those of DPM servers that
