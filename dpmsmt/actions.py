@@ -124,7 +124,10 @@ def apply_actions(topology: Topology, actions) -> Topology:
             servers[a.server] = _switch_back(servers[a.server], a.from_, a.to)
         else:  # pragma: no cover
             raise ValueError(f"unknown action {a.action!r}")
-    return replace(topology, dpm_servers=dpms, servers=servers, locate=None, expect=None)
+    out = replace(topology, dpm_servers=dpms, servers=servers, locate=None, expect=None)
+    if len(dpms) == len(topology.dpm_servers):  # no new DPM server: still up to date
+        out.__dict__["protectors"] = protectors
+    return out
 
 
 def _agents(agents: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:

@@ -404,14 +404,15 @@ def problem_of(
     classes: bool = True,
 ) -> _Problem:
     """The synthesis problem of a failure: what failed, the errors the estate already had
-    (`preexisting`, from one `check` of the estate before the failure), the unknowns."""
+    (`preexisting`: the errors of the file as given, where the servers named by `failed` and
+    `removed` are still as the file says), the unknowns."""
     allowed = set(allow) if allow is not None else None
     order = tuple(rank) if rank else CRITERIA
     if "unprotected" not in order:
         order = ("unprotected", *order)  # complete plans first unless asked otherwise
     order = order + tuple(c for c in CRITERIA if c not in order)
     failure = _failure(topology, failed, removed)
-    preexisting, pre_ds = _preexisting(failure.before, timeout)
+    preexisting, pre_ds = _preexisting(topology, timeout)
     return _Problem(failure, topology.profile, preexisting, pre_ds, allowed, order, classes=classes)
 
 
@@ -419,7 +420,8 @@ _PRE_CACHE: list[tuple] = []  # (servers mapping, key, answer), most recent last
 
 
 def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set]:
-    """The errors of the estate before the failure: fingerprints, and (rule, data source) pairs.
+    """The errors of the estate before the failure: fingerprints, and (rule, data source or
+    server) pairs.
 
     Remembered for the last estates (by the identity of their protected servers and the value of
     everything else `check` reads), since `resilience` asks for every failure set of one estate

@@ -393,10 +393,6 @@ def test_control_character_is_one_line_at_its_position():
     assert (error.line, error.column) == (3, 9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `dpmsmt: true` and `dpmsmt: 1.0` are accepted as the format version (integer 1)",
-)
 @pytest.mark.parametrize("value", ["true", "1.0"])
 def test_format_version_is_the_integer_1(value):
     error = read_error(f"dpmsmt: {value}\ndpm_servers: {{}}\n")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-import pytest
 from hypothesis import HealthCheck, event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -277,11 +276,6 @@ servers:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="suggest-move's `preexisting` comes from the estate with every down server up, so "
-    "rebuilding DPM1 (for S2's secondary) hides the SWITCHED-FROM-PROTECTED it gives S1",
-)
 def test_best_plan_keeps_a_supported_estate_supported():
     t = _estate(STRANDED)
     assert errors(t) == []

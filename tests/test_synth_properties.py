@@ -77,8 +77,9 @@ def new_errors(state, before, preexisting) -> list[str]:
     ]
 
 
-def preexisting_of(failure) -> set[str]:
-    report = dpmsmt.check(failure.before)
+def preexisting_of(topology) -> set[str]:
+    """The errors of the file as given (rules.md: errors the estate already had)."""
+    report = dpmsmt.check(topology)
     return {f.fingerprint for f in report.errors if f.rule not in IGNORED}
 
 
@@ -88,7 +89,7 @@ def test_every_plan_applied_passes_check(case):
     topology, failed, removed = case
     result = synthesize(topology, failed=failed, removed=removed, top=3)
     failure = _failure(topology, failed, removed)
-    pre = preexisting_of(failure)
+    pre = preexisting_of(topology)
     assert set(result.preexisting) == pre
     for plan in result.plans:
         states = [plan.final_state] if not plan.final else [plan.immediate_state, plan.final_state]
@@ -159,7 +160,7 @@ def brute_force_best(topology, failed, removed):
     """The lexicographically cheapest legal plan over every combination of the actions."""
     failure = _failure(topology, failed, removed)
     state = failure.state
-    pre = preexisting_of(failure)
+    pre = preexisting_of(topology)
     down = set(failure.failed) | set(failure.removed)
     ups = sorted(n for n, d in state.dpm_servers.items() if d.up)
     per_server = []

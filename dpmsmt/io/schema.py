@@ -38,6 +38,12 @@ def _os(value: Any) -> Any:
     return value
 
 
+def _format_version(value: Any) -> Any:
+    if type(value) is not int:  # Literal[1] alone takes `true` and `1.0` (they equal 1)
+        raise ValueError("the format version is the integer 1: write `dpmsmt: 1`")
+    return value
+
+
 def _profile(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # `profile: 2019` unquoted is accepted as "2019"
@@ -147,7 +153,7 @@ class WaiverDoc(_Doc):
 
 
 class TopologyDoc(_Doc):
-    dpmsmt: Literal[1]
+    dpmsmt: Annotated[Literal[1], BeforeValidator(_format_version)]
     profile: Annotated[
         Literal["strict", "2012", "2016", "2019", "2022", "2025"], BeforeValidator(_profile)
     ] = "strict"
