@@ -943,7 +943,19 @@ class _Problem:
         legal (grounding all 300 candidates of a large estate costs seconds)."""
         loads, nsec = self.base_loads, self._secondary_count(y)
         floor = max(loads.values(), default=0)
-        order = sorted(self.reassign[y], key=lambda t: (loads.get(t, 0) + nsec > floor, canon(t)))
+        dpms = self.state.dpm_servers
+        mine = dpms[y].version_fields[:2]
+
+        def other_release(t: str) -> bool:
+            """A different major.minor (on the fields both give): VERSION-MATCH will refuse it,
+            so it is grounded last; the rules still decide."""
+            theirs = dpms[t].version_fields[:2]
+            return any(a != b for a, b in zip(mine, theirs, strict=False))
+
+        order = sorted(
+            self.reassign[y],
+            key=lambda t: (other_release(t), loads.get(t, 0) + nsec > floor, canon(t)),
+        )
         out: list[tuple[str, list[str]]] = []
         for start in range(0, len(order), MOVE_CANDIDATES):
             batch = [
