@@ -5,7 +5,10 @@ interchangeable (same failed primary, same agents, same facts of their data sour
 group, and the optimizer chooses how many of each group take each option (switch, switch now and
 back after a rebuild, rebuild, move to n, a new DPM server, or nothing), with one Int per
 (group, option) instead of one variable per server (performance.md: counting removes the
-symmetry that makes pigeonhole problems hard). Which failed servers are rebuilt (now or in the
+symmetry that makes pigeonhole problems hard). Move targets are counted the same way: the up DPM
+servers that no rule can tell apart for a group form a class (`_target_key`), one of them is
+grounded and one Int counts the group's servers that move to the class; `_place` then puts them
+on members (least largest load, then names). Which failed servers are rebuilt (now or in the
 final phase) and which DPM servers get a new secondary are Booleans.
 
 Legality comes from the rule catalogue itself: for every option, the data sources it would
