@@ -1301,9 +1301,22 @@ class _Problem:
         for d, ts in terms.items():
             solver.add(peak >= loads.get(d, 0) + z3.Sum(ts))
         solver.minimize(peak)
-        if solver.check() != z3.sat:
-            raise SolverGaveUp(f"placing the moved servers: {solver.reason_unknown()}")
-        values = model_values(solver.model())
+        result = solver.check()
+        try:
+            values = model_values(solver.model()) if result != z3.unsat else {}
+        except z3.Z3Exception:  # the limit came before any model: place each on its least peak
+            values = {}
+        if "peak" not in values:
+            loads, placed = dict(loads), {}
+            for key, candidates in items:
+                target, held = min(
+                    candidates,
+                    key=lambda c: (max(loads.get(d, 0) + k for d, k in c[1].items()), canon(c[0])),
+                )
+                for d, k in held.items():
+                    loads[d] = loads.get(d, 0) + k
+                placed[key] = target
+            return max(loads.values(), default=0), placed
         placed = {key: target for (key, target), x in picks.items() if values.get(str(x))}
         return values["peak"], placed
 

@@ -134,3 +134,32 @@ def test_a_target_whose_protector_failed_is_not_like_one_whose_protector_is_up()
     expected = {("S0",): {"D1": (("D1", "X1"),), "D2": (("D2", None),), "X1": (("X1", None),)}}
     assert legal_moves(problem_of(topology, ["D0"], classes=False)) == expected
     assert legal_moves(problem_of(topology, ["D0"], classes=True)) == expected
+
+
+def test_servers_of_one_class_are_spread_when_the_base_loads_cannot_hold_them():
+    """B and C are one class. S1 and S2 (10 data sources each) cannot both go to B without
+    raising the largest load to 25: the least largest load is 15, one on each, by name."""
+
+    def volumes(server, n, primary):
+        return [{"name": f"{server}-{i}", "primary": primary} for i in range(n)]
+
+    doc = {
+        "dpmsmt": 1,
+        "profile": "2019",
+        "dpm_servers": {n: {"version": "10.19.58.0"} for n in ("A", "B", "C")},
+        "servers": {
+            "S1": {"agent": "A", "datasources": volumes("S1", 10, "A")},
+            "S2": {"agent": "A", "datasources": volumes("S2", 10, "A")},
+            "T1": {"agent": "B", "datasources": volumes("T1", 5, "B")},
+            "T2": {"agent": "C", "datasources": volumes("T2", 5, "C")},
+        },
+    }
+    topology = loads(json.dumps(doc), format="json", file="spread.json")
+    plan = synthesize(topology, failed=["A"], top=1).plans[0]
+    assert [(a.action, a.server, a.to) for a in plan.actions] == [
+        ("move", "S1", "B"),
+        ("move", "S2", "C"),
+    ]
+    assert plan.cost["max_load"] == 15
+    exact, _ = problem_of(topology, ["A"], classes=False).solve(1, 60.0)
+    assert exact[0].cost == plan.cost

@@ -274,3 +274,40 @@ def test_failed_server_in_file_is_picked_up():
     result = synthesize(t, top=1)
     assert result.failed == ("DPM1",)
     assert result.plans[0].complete
+
+
+# -- the solver's time limit ----------------------------------------------------------------------
+
+
+def test_time_limit_shows_the_best_plan_so_far_not_optimal_and_exits_3(capsys, monkeypatch):
+    """The optimizer stops at its limit with a model (Z3 answers `unknown` but keeps the best
+    model found): that plan is shown with "optimal": false and the exit code is 3."""
+    import z3
+
+    real = z3.Optimize.check
+
+    def stops_at_its_limit(self, *args):
+        real(self, *args)
+        return z3.unknown
+
+    monkeypatch.setattr(z3.Optimize, "check", stops_at_its_limit)
+    code, out, _ = run(
+        ["suggest-move", str(SEED), "--fail", "DPM1", "--format", "json", "--top", "3"], capsys
+    )
+    doc = json.loads(out)
+    assert code == 3
+    assert doc["optimal"] is False
+    assert len(doc["plans"]) == 1  # no further plans are searched once the limit is reached
+    assert doc["plans"][0]["complete"]
+
+
+def test_time_limit_without_any_plan_exits_3(capsys, monkeypatch):
+    import z3
+
+    monkeypatch.setattr(z3.Optimize, "check", lambda self, *args: z3.unknown)
+    monkeypatch.setattr(
+        z3.Optimize, "model", lambda self: (_ for _ in ()).throw(z3.Z3Exception("no model"))
+    )
+    code, out, err = run(["suggest-move", str(SEED), "--fail", "DPM1"], capsys)
+    assert (code, out) == (3, "")
+    assert err.startswith("dpmsmt: error: the solver gave up")
