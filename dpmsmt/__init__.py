@@ -1,10 +1,11 @@
 """dpmsmt: a formal constraint model and solver for Microsoft DPM backup topologies.
 
 The Python API (cli.md, "Python API"): `load`, `loads`, `check`, `suggest_moves`, `apply`,
-`dump`, and the data they return; `dpmsmt.strategies` has Hypothesis strategies.
+`design`, `dump`, and the data they return; `dpmsmt.strategies` has Hypothesis strategies.
 """
 
 from dpmsmt.check import check
+from dpmsmt.design import Design, DesignResult, design
 from dpmsmt.findings import (
     Finding,
     LoadError,
@@ -20,6 +21,8 @@ from dpmsmt.model import Topology
 from dpmsmt.synth import Plan, apply, suggest_moves
 
 __all__ = [
+    "Design",
+    "DesignResult",
     "Finding",
     "LoadError",
     "Location",
@@ -31,6 +34,7 @@ __all__ = [
     "TopologyError",
     "apply",
     "check",
+    "design",
     "dump",
     "load",
     "loads",

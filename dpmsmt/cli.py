@@ -360,12 +360,7 @@ def suggest_move(
     for c in order or ():
         if c not in CRITERIA:
             raise Fatal(f"--rank: unknown criterion {c!r} (one of {', '.join(CRITERIA)})")
-    if top < 1:
-        raise Fatal("--top: at least 1")
-    if apply is not None and not output:
-        raise Fatal("--apply needs --output FILE")
-    if apply is not None and output and os.path.exists(output) and not force:
-        raise Fatal(f"--output {output} exists; use --force to overwrite it")
+    _plan_options(top, apply, output, force)
     topology = _load(file)
     try:
         suggestion = synthesize(
@@ -381,20 +376,124 @@ def suggest_move(
         raise Fatal(str(e.args[0])) from None
     if not suggestion.failed and not suggestion.removed:
         raise Fatal(f"{file}: no DPM server is failed or removed; name one with --fail NAME")
+    _finish_plans(
+        suggestion.plans,
+        "plan",
+        lambda color: render_suggestion(suggestion, format, color=color),
+        apply=apply,
+        output=output,
+        no_color=no_color,
+        optimal=suggestion.optimal,
+        complete=suggestion.complete,
+    )
+
+
+def _plan_options(top: int, apply: int | None, output: str | None, force: bool) -> None:
+    """The options suggest-move and design share, checked before anything is read."""
+    if top < 1:
+        raise Fatal("--top: at least 1")
+    if apply is not None and not output:
+        raise Fatal("--apply needs --output FILE")
+    if apply is not None and output and os.path.exists(output) and not force:
+        raise Fatal(f"--output {output} exists; use --force to overwrite it")
+
+
+def _finish_plans(plans, what: str, render, *, apply, output, no_color, optimal, complete):
+    """Write plan N's final state (`--apply`, atomically) or the report, then exit: 3 when the
+    solver gave up, else 0 when a complete plan exists, else 1 (suggest-move and design)."""
     color = _color(no_color)
     if apply is not None:
         from dpmsmt.io.dump import dump
 
-        if not 1 <= apply <= len(suggestion.plans):
-            raise Fatal(f"--apply {apply}: there are {len(suggestion.plans)} plans")
-        write_atomic(output, dump(suggestion.plans[apply - 1].final_state))
-        sys.stderr.write(f"dpmsmt: wrote plan {apply}'s final state to {output}\n")
-        sys.stdout.write(render_suggestion(suggestion, format, color=color))
+        if not 1 <= apply <= len(plans):
+            raise Fatal(f"--apply {apply}: there are {len(plans)} {what}s")
+        write_atomic(output, dump(plans[apply - 1].final_state))
+        sys.stderr.write(f"dpmsmt: wrote {what} {apply}'s final state to {output}\n")
+        sys.stdout.write(render(color))
     else:
-        _emit(render_suggestion(suggestion, format, color=color and not output), output)
-    if not suggestion.optimal:
+        _emit(render(color and not output), output)
+    if not optimal:
         raise typer.Exit(3)
-    raise typer.Exit(0 if suggestion.complete else 1)
+    raise typer.Exit(0 if complete else 1)
+
+
+def render_design(result, fmt: PlanFormat, *, color: bool) -> str:
+    from dpmsmt.render import design as design_render
+
+    if fmt is PlanFormat.text:
+        return design_render.render_text(result, color=color)
+    if fmt is PlanFormat.json:
+        return design_render.render_json(result)
+    if fmt is PlanFormat.yaml:
+        return design_render.render_yaml(result)
+    assert_never(fmt)
+
+
+@app.command("design")
+def design_command(
+    file: Annotated[str, typer.Argument(help="The topology file.")],
+    for_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--for", help="Design a secondary for this DPM server (repeat); default: all."
+        ),
+    ] = None,
+    allow_new: Annotated[
+        int, typer.Option("--allow-new", help="Up to K new DPM servers (NEW-DPM-k).")
+    ] = 0,
+    allow_cycles: Annotated[
+        bool, typer.Option("--allow-cycles", help="Allow cycles longer than two.")
+    ] = False,
+    top: Annotated[int, typer.Option(help="How many designs.")] = 3,
+    apply: Annotated[
+        int | None, typer.Option("--apply", help="Write design N's final state to --output.")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Let --apply overwrite an existing file.")] = False,
+    format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
+        PlanFormat.text
+    ),
+    timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
+    profile: Annotated[
+        str | None, typer.Option(help="Override the file's profile (strict, 2012 … 2025).")
+    ] = None,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+) -> None:
+    """Choose a secondary for every DPM server without one, so that the estate passes check."""
+    from dpmsmt.design import DesignError
+    from dpmsmt.design import design as run_design
+
+    chosen_profile = _profile(profile)
+    if allow_new < 0:
+        raise Fatal("--allow-new: at least 0")
+    if timeout <= 0:
+        raise Fatal("--timeout: must be positive")
+    _plan_options(top, apply, output, force)
+    topology = _load(file)
+    try:
+        result = run_design(
+            topology,
+            for_=_split(for_),
+            allow_new=allow_new,
+            allow_cycles=allow_cycles,
+            top=top,
+            profile=chosen_profile,
+            timeout=timeout,
+        )
+    except DesignError as e:
+        raise Fatal(str(e)) from None
+    _finish_plans(
+        result.designs,
+        "design",
+        lambda color: render_design(result, format, color=color),
+        apply=apply,
+        output=output,
+        no_color=no_color,
+        optimal=result.optimal,
+        complete=result.complete,
+    )
 
 
 class GraphFormat(StrEnum):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
 import yaml
-from rich.console import Console
-from rich.text import Text
 
 from dpmsmt.render.json import SCHEMA, dumps
+from dpmsmt.render.lines import text_lines
 
 __all__ = ["render_json", "render_text", "render_yaml", "suggestion_json"]
 
@@ -35,19 +32,7 @@ def render_yaml(s) -> str:
 
 
 def render_text(s, *, color: bool = False) -> str:
-    buf = io.StringIO()
-    console = Console(
-        file=buf,
-        force_terminal=color,
-        no_color=not color,
-        width=100,
-        highlight=False,
-        soft_wrap=True,
-    )
-
-    def line(*parts) -> None:
-        """Print styled parts; data is never parsed as markup (names contain `[` and `\\`)."""
-        console.print(Text.assemble(*[(p, "") if isinstance(p, str) else p for p in parts]))
+    buf, line = text_lines(color)
 
     failed = ", ".join(s.failed) or "none"
     removed = ", ".join(s.removed) or "none"

@@ -1,0 +1,83 @@
+"""design output: designs as JSON/YAML documents (suggest-move's shape) or as text to follow."""
+
+from __future__ import annotations
+
+import yaml
+
+from dpmsmt.render.json import SCHEMA, dumps
+from dpmsmt.render.lines import text_lines
+
+__all__ = ["design_json", "render_json", "render_text", "render_yaml"]
+
+_COSTS = ("unassigned", "longest_chain", "max_load", "new_servers")
+
+
+def design_json(result) -> dict:
+    """The JSON document of a `DesignResult` (cli.md: as suggest-move, `"command": "design"`)."""
+    return {
+        "schema": SCHEMA,
+        "command": "design",
+        "file": result.file,
+        "profile": result.profile,
+        "for": list(result.needs),
+        "allow_new": result.allow_new,
+        "allow_cycles": result.allow_cycles,
+        "preexisting": list(result.preexisting),
+        "optimal": result.optimal,
+        "plans": [d.to_json() for d in result.designs],
+    }
+
+
+def render_json(result) -> str:
+    return dumps(design_json(result))
+
+
+def render_yaml(result) -> str:
+    return yaml.safe_dump(design_json(result), sort_keys=True, allow_unicode=True, width=100)
+
+
+def render_text(result, *, color: bool = False) -> str:
+    buf, line = text_lines(color)
+
+    if not result.needs:
+        line(
+            (result.file, "bold"),
+            ": nothing to design: every up DPM server with protected data sources has a secondary",
+        )
+        return buf.getvalue()
+    names = ", ".join(result.needs)
+    line((result.file, "bold"), f": a secondary for {names} (profile {result.profile})")
+    if result.preexisting:
+        line(
+            (
+                f"{len(result.preexisting)} finding(s) the estate already has do not block a design",
+                "dim",
+            )
+        )
+    if not result.designs:
+        line(("no design found", "bold red"))
+    for d in result.designs:
+        status = ("complete", "green") if d.complete else ("partial", "red")
+        cost = ", ".join(f"{k.replace('_', ' ')} {d.cost[k]}" for k in _COSTS if k in d.cost)
+        line()
+        line((f"Design {d.rank}", "bold"), " (", status, f"): {cost}")
+        for name, version in d.new_servers:
+            line("  ", ("new ", "cyan"), f"{name}: a new DPM server, DPM {version}")
+        for a in d.actions:
+            count = len(a.datasources)
+            replicas = f" (protecting {count} replica{'s' if count != 1 else ''})" if count else ""
+            line("  ", (a.to, "cyan"), f" becomes the secondary of {a.dpm}{replicas}")
+            for step in a.steps:
+                line(f"        - {step}")
+        for y in d.unassigned:
+            rules = d.blocked_by.get(y, [])
+            why = (
+                ", ".join(rules)
+                if rules
+                else "no candidate left (no other up DPM server, or --allow-new used up)"
+            )
+            line("  ", ("no secondary", "red"), f" for {y}: blocked by {why}")
+    if not result.optimal:
+        line()
+        line(("the solver's time limit was reached: these designs may not be the best", "yellow"))
+    return buf.getvalue()
