@@ -419,6 +419,13 @@ def problem_of(
     return _Problem(failure, topology.profile, preexisting, pre_ds, allowed, order, classes=classes)
 
 
+def error_rules(profile: str) -> list[str]:
+    """The rules that can report an error under the profile (the only ones a plan must keep)."""
+    return sorted(
+        r.id for r in all_rules() if r.severity_in(profile, severe=True) is Severity.ERROR
+    )
+
+
 _PRE_CACHE: list[tuple] = []  # (servers mapping, key, answer), most recent last
 
 
@@ -433,7 +440,8 @@ def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set
     for servers, k, answer in _PRE_CACHE:
         if servers is before.servers and k == key:
             return answer
-    errors = [f for f in check(before, timeout=timeout).errors if f.rule not in IGNORED]
+    report = check(before, timeout=timeout, select=error_rules(before.profile))
+    errors = [f for f in report.errors if f.rule not in IGNORED]
     answer = (
         {f.fingerprint for f in errors},
         {(f.rule, f.entities["datasource"]) for f in errors if "datasource" in f.entities}
@@ -503,9 +511,7 @@ class _Problem:
         }
         self.reassign = self._reassign_options()
         self.touched = self._touched()
-        self.error_rules = sorted(  # the rules that can report an error under the profile
-            r.id for r in all_rules() if r.severity_in(profile, severe=True) is Severity.ERROR
-        )
+        self.error_rules = error_rules(profile)
         self.base_loads = self._base_loads()
 
     def ok(self, action: str) -> bool:
