@@ -253,6 +253,8 @@ class View:
             return self.datasource_groups
         if scope is Scope.INACTIVE:
             out = []
+            if not any(d.inactive for d in t.dpm_servers.values()):
+                return out  # no index of 200k data sources for nothing
             by_id = t.datasource_by_id
             for name in sorted(t.dpm_servers, key=canon):
                 for i, entry in enumerate(t.dpm_servers[name].inactive):
