@@ -490,6 +490,7 @@ class _Problem:
         self._knows_cache: dict[str, frozenset[str]] = {}
         self._secondary_counts: dict[str, int] | None = None
         self._rep_held: dict[tuple, dict[str, int]] = {}
+        self._classes_of: dict[tuple[str, ...], dict[str, list[str]]] = {}
         self.inactive_holders: dict[str, list[str]] = {}
         for name, d in failure.state.dpm_servers.items():
             for entry in d.inactive:
@@ -650,12 +651,15 @@ class _Problem:
         if g.classes is None:
             server = self.state.servers[g.servers[0]]
             mentioned = self._mentioned(g, server)
-            classes: dict[tuple, list[str]] = {}
-            for n in sorted(self.state.dpm_servers, key=canon):
-                if n != g.p and self.state.dpm_servers[n].up:
-                    key = self._target_key(n, mentioned) if self.classes else (n,)
-                    classes.setdefault(key, []).append(n)
-            g.classes = {members[0]: members for members in classes.values()}
+            found = self._classes_of.get(mentioned)  # groups naming the same servers share them
+            if found is None:
+                classes: dict[tuple, list[str]] = {}
+                for n in sorted(self.state.dpm_servers, key=canon):
+                    if n != g.p and self.state.dpm_servers[n].up:
+                        key = self._target_key(n, mentioned) if self.classes else (n,)
+                        classes.setdefault(key, []).append(n)
+                found = self._classes_of[mentioned] = {ms[0]: ms for ms in classes.values()}
+            g.classes = found
         return sorted(g.classes, key=canon)
 
     def _mentioned(self, g: _Group, server: ProtectedServer) -> tuple[str, ...]:
