@@ -51,6 +51,7 @@ CRITERIA = (
 EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4, "none": 0}
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
 MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
+PLACE_RLIMIT = 3_000_000  # solver work for the least largest load of a placement
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
 
 
@@ -1286,27 +1287,37 @@ class _Problem:
 
     @staticmethod
     def _least_peak(items, loads) -> tuple[int, dict]:
-        """The least largest load over the placements of the choices (each among its
-        MOVE_CANDIDATES least loaded candidates; a choice is one Boolean per candidate, and
-        there are only as many choices as moving servers and new secondaries), and one such
-        placement, by Z3."""
+        """The least largest load over the placements of the choices, and one such placement,
+        by Z3. Choices with the same candidates (servers of one group moving to one class) are
+        interchangeable: one Int per (such bunch, candidate) counts how many take it, among its
+        MOVE_CANDIDATES least loaded candidates (performance.md: a Boolean per server and
+        candidate is a pigeonhole problem that the optimizer takes seconds over)."""
+        bunches: dict[tuple, list] = {}
+        for key, candidates in items:
+            names = tuple(t for t, _ in candidates)
+            bunch = (key[0], key[2], key[3] if key[0] == 0 else None, names)
+            bunches.setdefault(bunch, []).append((key, candidates))
         solver = z3.Optimize()
-        solver.set("timeout", 10_000)
+        # the last criterion: the best placement found within a fixed amount of solver work
+        # (a resource limit, not a time limit, so that the answer does not depend on the machine)
+        solver.set("rlimit", PLACE_RLIMIT)
         peak = z3.Int("peak")
         terms: dict[str, list] = {}
-        picks = {}
-        for i, (key, candidates) in enumerate(items):
+        counts: list[tuple[list, list[tuple[str, z3.ArithRef]]]] = []
+        for i, members in enumerate(bunches.values()):
+            candidates = members[0][1]
             kept = sorted(candidates, key=lambda c: (loads.get(c[0], 0), canon(c[0])))
             row = []
             for j, (target, held) in enumerate(
                 sorted(kept[:MOVE_CANDIDATES], key=lambda c: canon(c[0]))
             ):
-                x = z3.Bool(f"place!{i}!{j}")
-                picks[(key, target)] = x
-                row.append(x)
+                c = z3.Int(f"place!{i}!{j}")
+                solver.add(c >= 0)
+                row.append((target, c))
                 for d, k in held.items():
-                    terms.setdefault(d, []).append(z3.If(x, k, 0))
-            solver.add(z3.PbEq([(x, 1) for x in row], 1))
+                    terms.setdefault(d, []).append(c * k)
+            solver.add(z3.Sum([c for _, c in row]) == len(members))
+            counts.append((members, row))
         solver.add(peak >= max(loads.values(), default=0))
         for d, ts in terms.items():
             solver.add(peak >= loads.get(d, 0) + z3.Sum(ts))
@@ -1327,7 +1338,12 @@ class _Problem:
                     loads[d] = loads.get(d, 0) + k
                 placed[key] = target
             return max(loads.values(), default=0), placed
-        placed = {key: target for (key, target), x in picks.items() if values.get(str(x))}
+        placed = {}
+        for members, row in counts:
+            keys = iter(sorted(key for key, _ in members))
+            for target, c in row:
+                for _ in range(values.get(str(c), 0)):
+                    placed[next(keys)] = target
         return values["peak"], placed
 
     def _touched(self) -> set[str]:
