@@ -93,7 +93,7 @@ from dpmsmt.actions import Action
 from dpmsmt.findings import SolverGaveUp
 from dpmsmt.graph import protection_graph
 from dpmsmt.model import Topology, canon
-from dpmsmt.synth import CRITERIA, _ordered, synthesize
+from dpmsmt.synth import CRITERIA, _ordered, move_action, reassign_action, synthesize
 
 __all__ = ["FailureSet", "Resilience", "Round", "resilience", "solve_set"]
 
@@ -116,9 +116,11 @@ class FailureSet:
     unprotected: tuple[str, ...] = ()
     derived: bool = False
     gave_up: str | None = None  # the solver's reason when it gave up without a plan
-    # for derivation: load change per DPM server, and the DPM servers the plan involves
+    # for derivation: load change per DPM server, the DPM servers the plan involves other than
+    # move targets, and the move classes (`Plan.alternatives`)
     delta: dict = field(default_factory=dict, compare=False, repr=False)
     footprint: frozenset = field(default=frozenset(), compare=False, repr=False)
+    alternatives: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -299,9 +301,14 @@ def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) 
         for d in set(base) | set(after_loads)
         if after_loads.get(d, 0) != base.get(d, 0)
     }
-    footprint = set(failed) | set(delta)
+    footprint = set(failed)
     for a in plan.actions:
-        footprint.update(x for x in (a.dpm, a.from_, a.to) if x is not None)
+        ends = (
+            (a.dpm, a.from_)
+            if a.action in ("move", "reassign-secondary")
+            else (a.dpm, a.from_, a.to)
+        )
+        footprint.update(x for x in ends if x is not None)
     return FailureSet(
         failed=failed,
         complete=plan.complete,
@@ -314,6 +321,7 @@ def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) 
         unprotected=tuple(sorted(plan.unprotected, key=canon)),
         delta=delta,
         footprint=frozenset(footprint),
+        alternatives=dict(plan.alternatives),
     )
 
 
@@ -374,9 +382,10 @@ def _parts(estate: _Estate, failed: tuple[str, ...]) -> list[tuple[str, ...]]:
     return sorted(parts, key=_key)
 
 
-def _reach(estate: _Estate, r: FailureSet) -> frozenset[str]:
+def _reach(estate: _Estate, dpms: Iterable[str]) -> frozenset[str]:
+    """The components of the named DPM servers (a new server's is nothing of the estate)."""
     out: set[str] = set()
-    for d in r.footprint:
+    for d in dpms:
         out |= estate.comp.get(d, frozenset())
     return frozenset(out)
 
@@ -477,15 +486,117 @@ def _derive(
     results = [done.get(p) for p in parts]
     if any(r is None or r.cost is None for r in results):
         return None
-    seen: set[str] = set()
+    cores = []
     for p, r in zip(parts, results, strict=True):
-        reach = reaches.get(p)
-        if reach is None:
-            reach = reaches[p] = _reach(estate, r)
-        if reach & seen:
+        if p not in reaches:
+            reaches[p] = _reach(estate, r.footprint)
+        cores.append(reaches[p])
+    if sum(map(len, cores)) != len(frozenset().union(*cores)):
+        return None
+    loads = dict(estate.base)
+    for r in results:
+        for d, k in r.delta.items():
+            loads[d] = loads.get(d, 0) + k
+    # new secondaries first (they extend a part's reach), then moves out of the other reaches
+    reach = list(cores)
+    for i, r in enumerate(results):
+        others = frozenset().union(*(x for j, x in enumerate(reach) if j != i))
+        r = _reassign_out_of(estate, r, others, loads)
+        if r is None:
             return None
-        seen |= reach
-    return _union(estate, failed, results)
+        results[i] = r
+        reach[i] = cores[i] | _reach(estate, [a.to for a in r.immediate if _is_reassign(a)])
+    moved = []
+    for i, r in enumerate(results):
+        others = frozenset().union(*(x for j, x in enumerate(reach) if j != i))
+        r = _move_out_of(estate, r, others, loads)
+        if r is None:
+            return None
+        moved.append(r)
+    return _union(estate, failed, moved)
+
+
+def _is_reassign(a: Action) -> bool:
+    return a.action == "reassign-secondary" and a.to is not None
+
+
+def _least_peak(candidates: Iterable[str], held: Callable[[str], dict], loads: dict) -> str:
+    """The candidate whose load changes leave the least peak, then the first by name."""
+    return min(
+        candidates,
+        key=lambda m: (max(loads.get(d, 0) + k for d, k in held(m).items()), canon(m)),
+    )
+
+
+def _shift(loads: dict, delta: dict, held: dict, sign: int) -> None:
+    for d, k in held.items():
+        if d is not None and k:
+            loads[d] = loads.get(d, 0) + sign * k
+            delta[d] = delta.get(d, 0) + sign * k
+
+
+def _reassign_out_of(
+    estate: _Estate, r: FailureSet, others: frozenset[str], loads: dict[str, int]
+) -> FailureSet | None:
+    """The part's plan with every new secondary whose component meets another part's reach
+    replaced by another of its legal candidates whose component does not (the least peak of
+    `loads`, then by name; `loads` follows), or None when none is left. Such a candidate's
+    rule instances read only the part's own components, as in the part's own failure, and a
+    new secondary costs the same wherever it is."""
+    if not any(_is_reassign(a) and a.to in others for a in r.immediate):
+        return r
+    delta = dict(r.delta)
+    immediate = []
+    for a in r.immediate:
+        if not _is_reassign(a) or a.to not in others:
+            immediate.append(a)
+            continue
+        targets, nsec = r.alternatives.get(("reassign-secondary", a.dpm), ((), 0))
+        free = [t for t in targets if not estate.comp.get(t, frozenset({t})) & others]
+        if not free:
+            return None
+        _shift(loads, delta, {a.to: nsec}, -1)
+        t = _least_peak(free, lambda t, n=nsec: {t: n}, loads)
+        _shift(loads, delta, {t: nsec}, +1)
+        immediate.append(reassign_action(a.dpm, a.from_, t))
+    return replace(r, immediate=tuple(immediate), delta={d: k for d, k in delta.items() if k})
+
+
+def _move_out_of(
+    estate: _Estate, r: FailureSet, others: frozenset[str], loads: dict[str, int]
+) -> FailureSet | None:
+    """The part's plan with every move into another part's reach put on a member of the same
+    move class outside it (the least peak of `loads`, then by name; `loads` follows), or None
+    when a class has no such member. A member outside the other reaches has the same facts in
+    the joint failure as in the part's own, so the same rule instances hold and costs match."""
+    if not any(a.action == "move" and a.to in others for a in r.immediate):
+        return r
+    protectors = estate.topology.protectors
+
+    def held(m: str, k_target: int, k_protector: int) -> dict:
+        protector = protectors[m][0] if protectors.get(m) else None
+        return {m: k_target, protector: k_protector} if protector else {m: k_target}
+
+    delta = dict(r.delta)
+    immediate = []
+    for a in r.immediate:
+        if a.action != "move" or a.to not in others:
+            immediate.append(a)
+            continue
+        alternative = r.alternatives.get(a.server)
+        free = [m for m in alternative[0] if m not in others] if alternative else []
+        if not free:
+            return None
+        _, k_target, k_protector, secondary = alternative
+        _shift(loads, delta, held(a.to, k_target, k_protector), -1)
+        m = _least_peak(free, lambda m, t=k_target, p=k_protector: held(m, t, p), loads)
+        _shift(loads, delta, held(m, k_target, k_protector), +1)
+        protector = protectors[m][0] if protectors.get(m) else None
+        up = protector if protector not in r.failed else None
+        immediate.append(
+            move_action(a.server, a.from_, m, a.datasources, a.protection_groups, secondary, up)
+        )
+    return replace(r, immediate=tuple(immediate), delta={d: k for d, k in delta.items() if k})
 
 
 # ------------------------------------------------------------------------------------------

@@ -70,6 +70,11 @@ class Plan:
     blocked_by: dict = field(default_factory=dict)
     immediate_state: Topology | None = field(default=None, compare=False, repr=False)
     final_state: Topology | None = field(default=None, compare=False, repr=False)
+    # the choices whose alternatives give the plan the same costs but max_load. Per moved
+    # server: (the members of its move class; data sources the target holds; those its
+    # protector holds; the failed primary's secondary). Per ("reassign-secondary", y): (the
+    # legal new secondaries of y; the data sources the new one holds)
+    alternatives: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def phases(self) -> dict[str, tuple[Action, ...]]:
@@ -453,6 +458,33 @@ def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set
     return answer
 
 
+def _by_name(item: tuple) -> tuple:
+    """Sort key of (name or None, value) pairs: by the name's canonical form, None first."""
+    return (item[0] is not None, canon(item[0] or ""))
+
+
+def _peak_with(loads: dict[str, int], held) -> int:
+    """The largest load among the DPM servers that `held` adds to."""
+    return max((loads.get(d, 0) + k for d, k in held.items()), default=0)
+
+
+def _largest_first(items, loads) -> tuple[int, dict]:
+    """Each choice, the largest first, on its candidate with the least peak (then by name):
+    the classic heuristic for the least largest load."""
+    loads = dict(loads)
+    placed = {}
+
+    def weight(item):
+        return -max((sum(k for _, k in h.items()) for _, h in item[1]), default=0), item[0]
+
+    for key, candidates in sorted(items, key=weight):
+        target, held = min(candidates, key=lambda c: (_peak_with(loads, c[1]), canon(c[0])))
+        for d, k in held.items():
+            loads[d] = loads.get(d, 0) + k
+        placed[key] = target
+    return max(loads.values(), default=0), placed
+
+
 class _Held:
     """What a member m of a move class and its protector would hold of a moved server's data
     sources, as a mapping; computed when first read (a class may have hundreds of members)."""
@@ -793,11 +825,12 @@ class _Problem:
                 used.update(history_names)
                 cost["history_broken"].append(c * history)
                 cost["exposure"].append(c * EXPOSURE[opt.kind] * g.datasources)
-                lost = [
-                    z3.If(up_final(a.secondary), 0, 1)
-                    for b, a in zip(server.datasources, final.datasources, strict=True)
-                    if b.primary == g.p and b.secondary is not None
-                ]
+                # per secondary after the option: how many data sources it holds that had one
+                kept: dict[str | None, int] = {}
+                for b, a in zip(server.datasources, final.datasources, strict=True):
+                    if b.primary == g.p and b.secondary is not None:
+                        kept[a.secondary] = kept.get(a.secondary, 0) + 1
+                lost = [z3.If(up_final(x), 0, n) for x, n in sorted(kept.items(), key=_by_name)]
                 cost["secondary_lost"].append(c * z3.Sum([z3.IntVal(0), *lost]))
                 if opt.kind != "rebuild":
                     cost["repointed"].append(c)
@@ -1176,12 +1209,13 @@ class _Problem:
             for opt, c in sorted(variables["by_group"][gi], key=lambda oc: oc[0].key()):
                 chosen.extend((gi, opt, next(servers)) for _ in range(val(c)))
         loads = None
+        alternatives: dict = {}
         reassigned = {y: t for (y, t), v in variables["reassign"].items() if val(v)}
         if not variables["expand"]:
             placement = self._place(chosen, variables["rows"], reassigned, variables, floor_only)
             if placement is None:
                 return None
-            chosen, loads, reassigned = placement
+            chosen, loads, reassigned, alternatives = placement
         for gi, opt, name in chosen:
             g = self.groups[gi]
             server = self.state.servers[name]
@@ -1203,7 +1237,7 @@ class _Problem:
                 immediate.append(self._move(name, g.p, opt.target, ids, pgs, g.secondary, new=True))
         for y, t in reassigned.items():
             old = self.state.protectors[y]
-            immediate.append(self._reassign(y, old[0] if old else None, t))
+            immediate.append(reassign_action(y, old[0] if old else None, t))
         if rebuild_final:
             final = [self._rebuild(p) for p in sorted(rebuild_final, key=canon)] + final
         immediate = _ordered(immediate)
@@ -1225,6 +1259,7 @@ class _Problem:
             blocked_by=self._explain(unprotected) if unprotected else {},
             immediate_state=imm_state,
             final_state=fin_state,
+            alternatives=alternatives,
         )
 
     def _place(self, chosen, rows, reassigned, variables, floor_only: bool = False):
@@ -1232,17 +1267,26 @@ class _Problem:
         each DPM server that gets a new secondary one of its legal candidates.
 
         Every choice (new secondaries by DPM server, the largest loads, then moves by server)
-        takes the first target by name that keeps every load within a bound: the largest load the plan has without them where that suffices, else the least
-        largest load over all placements (found by Z3). Returns the choices with members as
-        targets, the final loads and the new secondaries."""
+        takes the first target by name that keeps every load within a bound: the largest load
+        the plan has without them where that suffices, else the least largest load over all
+        placements (`_least_peak`). Returns the choices with members as targets, the final
+        loads, the new secondaries and, per moved server, its class (`Plan.alternatives`)."""
         loads = dict(self.base_loads)
         items: list[tuple[tuple, list[tuple[str, dict[str, int]]]]] = []
+        alternatives: dict[str, tuple] = {}
         for gi, opt, name in sorted(chosen, key=lambda c: canon(c[2])):
             if opt.kind == "move":
                 g, imm = self.groups[gi], rows[(gi, opt)][0]
                 members = sorted(g.classes[opt.target], key=canon)
                 held = [(m, _Held(self, g, imm, opt.target, m)) for m in members]
                 items.append(((1, canon(name), gi, name), held))
+                rep_held = dict(held[members.index(opt.target)][1].items())
+                alternatives[name] = (
+                    tuple(members),
+                    rep_held.get(opt.target, 0),
+                    sum(k for d, k in rep_held.items() if d != opt.target),
+                    g.secondary,
+                )
             elif opt.kind != "none":
                 imm, fin = rows[(gi, opt)]
                 for d, k in self._held(self.groups[gi], fin if fin is not None else imm).items():
@@ -1251,6 +1295,7 @@ class _Problem:
             nsec = self._secondary_count(y)
             targets = variables["reassign_targets"][y]
             items.append(((0, canon(y), 0, y), [(t, {t: nsec}) for t in targets]))
+            alternatives[("reassign-secondary", y)] = (tuple(targets), nsec)
         items.sort(key=lambda item: item[0])  # new secondaries (the largest loads) first
         placed = self._greedy(items, loads, max(loads.values(), default=0))
         if placed is None and floor_only:
@@ -1263,7 +1308,7 @@ class _Problem:
                 loads[d] = loads.get(d, 0) + k
         moved = {key[2:]: _Option("move", t) for key, t in placed.items() if key[0] == 1}
         out = [(gi, moved.get((gi, name), opt), name) for gi, opt, name in chosen]
-        return out, loads, {key[3]: t for key, t in placed.items() if key[0] == 0}
+        return out, loads, {key[3]: t for key, t in placed.items() if key[0] == 0}, alternatives
 
     @staticmethod
     def _greedy(items, loads, bound) -> dict | None:
@@ -1287,6 +1332,33 @@ class _Problem:
 
     @staticmethod
     def _least_peak(items, loads) -> tuple[int, dict]:
+        """The least largest load over the placements of the choices, and one such placement.
+
+        A lower bound comes first: the loads once the choices with one candidate are placed,
+        and for every other choice its least peak alone. The name-order greedy within that
+        bound, then largest-first onto the least peak, often reach it, which proves them
+        optimal. Otherwise Z3 searches, and the better of its placement and the heuristic's is
+        kept."""
+        forced = dict(loads)
+        for _, candidates in items:
+            if len(candidates) == 1:
+                for d, k in candidates[0][1].items():
+                    forced[d] = forced.get(d, 0) + k
+        bound = max(forced.values(), default=0)
+        for _, candidates in items:
+            if len(candidates) > 1:
+                bound = max(bound, min(_peak_with(forced, h) for _, h in candidates))
+        placed = _Problem._greedy(items, loads, bound)
+        if placed is not None:
+            return bound, placed
+        peak, placed = _largest_first(items, loads)
+        if peak <= bound:
+            return peak, placed
+        z3_peak, z3_placed = _Problem._least_peak_z3(items, loads)
+        return (z3_peak, z3_placed) if z3_peak < peak else (peak, placed)
+
+    @staticmethod
+    def _least_peak_z3(items, loads) -> tuple[int, dict]:
         """The least largest load over the placements of the choices, and one such placement,
         by Z3. Choices with the same candidates (servers of one group moving to one class) are
         interchangeable: one Int per (such bunch, candidate) counts how many take it, among its
@@ -1325,19 +1397,10 @@ class _Problem:
         result = solver.check()
         try:
             values = model_values(solver.model()) if result != z3.unsat else {}
-        except z3.Z3Exception:  # the limit came before any model: place each on its least peak
+        except z3.Z3Exception:
             values = {}
-        if "peak" not in values:
-            loads, placed = dict(loads), {}
-            for key, candidates in items:
-                target, held = min(
-                    candidates,
-                    key=lambda c: (max(loads.get(d, 0) + k for d, k in c[1].items()), canon(c[0])),
-                )
-                for d, k in held.items():
-                    loads[d] = loads.get(d, 0) + k
-                placed[key] = target
-            return max(loads.values(), default=0), placed
+        if "peak" not in values:  # the limit came before any model
+            return _largest_first(items, loads)
         placed = {}
         for members, row in counts:
             keys = iter(sorted(key for key, _ in members))
@@ -1548,48 +1611,69 @@ class _Problem:
         return Action("rebuild", dpm=p, steps=tuple(steps))
 
     def _move(self, server, p, n, ids, pgs, s, *, new=False) -> Action:
-        steps = []
-        if new:
-            version = self.state.dpm_servers[p].version
-            steps.append(
-                f"Install a new DPM server {n} (DPM {version}) that {s or 'no secondary'} does not know about"
-            )
-        steps.append(
-            f"On {server}: SetDpmServer.exe -dpmServerName {n} (or install the agent from {n})"
-        )
-        steps.append(
-            f"On {n}: add {server}'s data sources to a protection group and run the initial replication"
-        )
-        protectors = [x for x in self.state.protectors.get(n, ()) if self.state.dpm_servers[x].up]
-        if protectors and not new:
-            steps.append(
-                f"On {protectors[0]}: add {n}'s replicas of them to its secondary protection group"
-            )
-        steps.append(f"The old recovery points stay on {p}" + (f" and {s}" if s else ""))
-        return Action(
-            "new-dpm" if new else "move",
-            server=server,
-            from_=p,
-            to=n,
-            datasources=ids,
-            protection_groups=pgs,
-            steps=tuple(steps),
-            version=self.state.dpm_servers[p].version if new else None,
+        state = self.state
+        protectors = [x for x in state.protectors.get(n, ()) if state.dpm_servers[x].up]
+        version = state.dpm_servers[p].version if new else None
+        return move_action(
+            server, p, n, ids, pgs, s, protectors[0] if protectors else None, version
         )
 
-    def _reassign(self, y, old, t) -> Action:
-        return Action(
-            "reassign-secondary",
-            dpm=y,
-            from_=old,
-            to=t,
-            steps=(
-                f"On {y}: install the protection agent of {t} (no restart is needed)",
-                f"On {t}: create a protection group for {y}'s databases, Config and Scripting folders and replicas",
-                f"Start the SQL Server VSS Writer on {y} if it is stopped",
-                f"Back {y}'s DPM database up to {t}",
-            ),
+
+def reassign_action(y: str, old: str | None, t: str) -> Action:
+    """Make t the secondary of y in place of the failed or removed `old`."""
+    return Action(
+        "reassign-secondary",
+        dpm=y,
+        from_=old,
+        to=t,
+        steps=(
+            f"On {y}: install the protection agent of {t} (no restart is needed)",
+            f"On {t}: create a protection group for {y}'s databases, Config and Scripting folders and replicas",
+            f"Start the SQL Server VSS Writer on {y} if it is stopped",
+            f"Back {y}'s DPM database up to {t}",
+        ),
+    )
+
+
+def move_action(
+    server: str,
+    p: str,
+    n: str,
+    ids: tuple[str, ...],
+    pgs: tuple[str, ...],
+    s: str | None,
+    protector: str | None,
+    version: str | None = None,
+) -> Action:
+    """Move `server`'s data sources on failed p (secondary s) to n, whose up protector is
+    `protector`; with `version`, onto a new DPM server n of that version (new-dpm)."""
+    new = version is not None
+    steps = []
+    if new:
+        steps.append(
+            f"Install a new DPM server {n} (DPM {version}) that {s or 'no secondary'} does not know about"
         )
+    steps.append(
+        f"On {server}: SetDpmServer.exe -dpmServerName {n} (or install the agent from {n})"
+    )
+    steps.append(
+        f"On {n}: add {server}'s data sources to a protection group and run the initial replication"
+    )
+    if protector and not new:
+        steps.append(
+            f"On {protector}: add {n}'s replicas of them to its secondary protection group"
+        )
+    steps.append(f"The old recovery points stay on {p}" + (f" and {s}" if s else ""))
+    return Action(
+        "new-dpm" if new else "move",
+        server=server,
+        from_=p,
+        to=n,
+        datasources=ids,
+        protection_groups=pgs,
+        steps=tuple(steps),
+        version=version,
+    )
 
 
 def _ordered(actions: list[Action]) -> list[Action]:
