@@ -15,7 +15,8 @@ Legality comes from the rule catalogue itself: for every option, the data source
 produce are grounded through the same `reads`/`holds` of every error rule (static and change)
 that `check` uses, and `count > 0 → formula` is asserted. Rule instances the estate already
 violated before the failure do not constrain (they are `preexisting`). Costs are the criteria of
-rules.md, minimized lexicographically by `z3.Optimize`; equal-cost plans are ordered by their
+rules.md, minimized lexicographically (`_lexmin`, binary search per criterion on one
+incremental solver); equal-cost plans are ordered by their
 sorted action lists and later plans come from blocking earlier ones. Every plan is then applied
 and proved legal by `check` on its states before it is shown.
 """
@@ -23,6 +24,7 @@ and proved legal by `check` on its states before it is shown.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -456,6 +458,43 @@ def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set
     _PRE_CACHE.append((before.servers, key, answer))
     del _PRE_CACHE[:-2]
     return answer
+
+
+def _lexmin(definitions: str, cons: list, costs: list, timeout: float | None):
+    """The lexicographically least model of `cons` for `costs` (each a sum of non-negative
+    terms): for each cost in turn, a binary search between 0 and its value in the last model,
+    on one incremental QF_LIA solver, then the cost fixed at its least value. Returns (sat,
+    model, None); (unsat, None, None); or (unknown, the best model so far or None, reason) when
+    the time limit comes first. z3.Optimize gives the same optimum, ten times slower on these
+    problems (its lexicographic combination of eight objectives)."""
+    deadline = time.monotonic() + (timeout if timeout is not None else 600)
+    solver = z3.SolverFor("QF_LIA")
+    solver.set("random_seed", 0)
+    solver.from_string(definitions)
+    solver.add(cons)
+
+    def check(*extra) -> z3.CheckSatResult:
+        solver.set("timeout", max(1, int((deadline - time.monotonic()) * 1000)))
+        return solver.check(*extra)
+
+    result = check()
+    if result != z3.sat:
+        return result, None, solver.reason_unknown() if result == z3.unknown else None
+    model = solver.model()
+    for cost in costs:
+        low, high = 0, model.eval(cost, model_completion=True).as_long()
+        while low < high:
+            middle = (low + high) // 2
+            result = check(cost <= middle)
+            if result == z3.sat:
+                model = solver.model()
+                high = model.eval(cost, model_completion=True).as_long()
+            elif result == z3.unsat:
+                low = middle + 1
+            else:
+                return z3.unknown, model, solver.reason_unknown()
+        solver.add(cost == high)
+    return z3.sat, model, None
 
 
 def _by_name(item: tuple) -> tuple:
@@ -1119,29 +1158,17 @@ class _Problem:
         attempts = 0
         while len(plans) < top and attempts < top * 4 + 8:
             attempts += 1
-            opt = z3.Optimize()
-            opt.set("timeout", max(1, int((timeout or 600) * 1000)))
-            z3.set_param("smt.random_seed", 0)
-            opt.from_string(definitions)
-            opt.add(cons)
-            opt.add(blocks)
-            for c in self.order:
-                opt.minimize(costs[c])
-            result = opt.check()
+            result, model, reason = _lexmin(
+                definitions, [*cons, *blocks], [costs[c] for c in self.order], timeout
+            )
             if result == z3.unsat:
                 break
             if result == z3.unknown:
                 optimal = False
-                try:
-                    model = opt.model()
-                except z3.Z3Exception:
-                    model = None
                 if model is None:
                     if not plans:
-                        raise SolverGaveUp(f"the solver gave up: {opt.reason_unknown()}")
+                        raise SolverGaveUp(f"the solver gave up: {reason}")
                     break
-            else:
-                model = opt.model()
             best = tuple(model.eval(costs[c], model_completion=True).as_long() for c in self.order)
             # every plan of this cost (up to a bound), ordered by its sorted action list
             tied = self._tied(cons + blocks, costs, best, decision, model, limit=min(12, top + 3))

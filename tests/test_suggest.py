@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import dpmsmt
+from dpmsmt import synth
 from dpmsmt.cli import main
 from dpmsmt.synth import synthesize
 
@@ -280,17 +281,17 @@ def test_failed_server_in_file_is_picked_up():
 
 
 def test_time_limit_shows_the_best_plan_so_far_not_optimal_and_exits_3(capsys, monkeypatch):
-    """The optimizer stops at its limit with a model (Z3 answers `unknown` but keeps the best
-    model found): that plan is shown with "optimal": false and the exit code is 3."""
+    """The search stops at its limit with a model (Z3 answers `unknown` after a first model):
+    that plan is shown with "optimal": false and the exit code is 3."""
     import z3
 
-    real = z3.Optimize.check
+    real = synth._lexmin
 
-    def stops_at_its_limit(self, *args):
-        real(self, *args)
-        return z3.unknown
+    def stops_at_its_limit(*args):
+        _, model, _ = real(*args)
+        return z3.unknown, model, "timeout"
 
-    monkeypatch.setattr(z3.Optimize, "check", stops_at_its_limit)
+    monkeypatch.setattr(synth, "_lexmin", stops_at_its_limit)
     code, out, _ = run(
         ["suggest-move", str(SEED), "--fail", "DPM1", "--format", "json", "--top", "3"], capsys
     )
@@ -304,10 +305,61 @@ def test_time_limit_shows_the_best_plan_so_far_not_optimal_and_exits_3(capsys, m
 def test_time_limit_without_any_plan_exits_3(capsys, monkeypatch):
     import z3
 
-    monkeypatch.setattr(z3.Optimize, "check", lambda self, *args: z3.unknown)
-    monkeypatch.setattr(
-        z3.Optimize, "model", lambda self: (_ for _ in ()).throw(z3.Z3Exception("no model"))
-    )
+    monkeypatch.setattr(synth, "_lexmin", lambda *args: (z3.unknown, None, "timeout"))
     code, out, err = run(["suggest-move", str(SEED), "--fail", "DPM1"], capsys)
     assert (code, out) == (3, "")
     assert err.startswith("dpmsmt: error: the solver gave up")
+
+
+# -- the lexicographic search -----------------------------------------------------------------
+
+
+def _lex_problem():
+    import z3
+
+    x, y, z = z3.Ints("x y z")
+    cons = [x >= 0, y >= 0, z >= 0, x + y >= 5, y + z >= 4, x <= 7, z <= 2]
+    return cons, [x + 0, 2 * y + z, z]
+
+
+def test_lexmin_finds_the_lexicographic_least_costs():
+    import itertools
+
+    import z3
+
+    cons, costs = _lex_problem()
+    result, model, reason = synth._lexmin("", cons, costs, 10)
+    assert result == z3.sat and reason is None
+    got = [model.eval(c).as_long() for c in costs]
+    best = min(
+        (a, 2 * b + c, c)
+        for a, b, c in itertools.product(range(8), range(10), range(3))
+        if a + b >= 5 and b + c >= 4
+    )
+    assert tuple(got) == best == (0, 10, 0)
+
+
+def test_lexmin_returns_the_best_model_so_far_when_the_solver_gives_up(monkeypatch):
+    import z3
+
+    cons, costs = _lex_problem()
+    real, calls = z3.Solver.check, []
+
+    def gives_up_after_the_first_model(self, *args):
+        calls.append(args)
+        return real(self, *args) if len(calls) == 1 else z3.unknown
+
+    monkeypatch.setattr(z3.Solver, "check", gives_up_after_the_first_model)
+    result, model, _ = synth._lexmin("", cons, costs, 10)
+    assert result == z3.unknown and model is not None and len(calls) == 2
+    assert z3.is_true(model.eval(z3.And(cons)))  # a model of the constraints, not optimal
+
+
+def test_lexmin_unsat_and_unknown_without_a_model(monkeypatch):
+    import z3
+
+    x = z3.Int("x")
+    assert synth._lexmin("", [x > 1, x < 1], [x], 10)[:2] == (z3.unsat, None)
+    monkeypatch.setattr(z3.Solver, "check", lambda self, *args: z3.unknown)
+    result, model, _ = synth._lexmin("", [x > 1], [x], 10)
+    assert (result, model) == (z3.unknown, None)
