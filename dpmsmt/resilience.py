@@ -83,17 +83,22 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import networkx as nx
-import z3
 
 from dpmsmt.actions import Action
 from dpmsmt.findings import SolverGaveUp
 from dpmsmt.graph import protection_graph
 from dpmsmt.model import Topology, canon
-from dpmsmt.synth import CRITERIA, _ordered, move_action, reassign_action, synthesize
+from dpmsmt.synth import (
+    CRITERIA,
+    _ordered,
+    fresh_z3,
+    move_action,
+    reassign_action,
+    synthesize,
+)
 
 __all__ = ["FailureSet", "Resilience", "Round", "resilience", "solve_set"]
 
@@ -252,9 +257,10 @@ def _key(failed: Sequence[str]) -> tuple:
 # Solving one set (in this process or in a worker)
 
 
-def _loads(topology: Topology) -> dict[str, int]:
-    out = dict.fromkeys(topology.dpm_servers, 0)
-    for server in topology.servers.values():
+def _held(servers: Iterable) -> dict[str, int]:
+    """Data sources each DPM server holds of these protected servers, as primary or secondary."""
+    out: dict[str, int] = {}
+    for server in servers:
         for ds in server.datasources:
             if ds.primary is not None:
                 out[ds.primary] = out.get(ds.primary, 0) + 1
@@ -263,16 +269,63 @@ def _loads(topology: Topology) -> dict[str, int]:
     return out
 
 
-def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) -> FailureSet:
-    """The best plan for one failure set, by `synthesize(..., top=1)`.
+def _changed(topology: Topology, final: Topology) -> list[str]:
+    """The protected servers a plan changed (apply_actions keeps the others' objects)."""
+    return [n for n, s in final.servers.items() if topology.servers.get(n) is not s]
 
-    Z3 runs in a fresh main context: among plans of equal cost, the one `synthesize` returns
-    depends on what Z3 solved before in the same context, and a set's answer must not depend on
-    which process solved which sets before it (`--jobs`, completion order).
-    """
+
+def _load_change(topology: Topology, final: Topology) -> dict[str, int]:
+    changed = _changed(topology, final)
+    before = _held(topology.servers[n] for n in changed if n in topology.servers)
+    after = _held(final.servers[n] for n in changed)
+    delta = {d: after.get(d, 0) - before.get(d, 0) for d in {*before, *after}}
+    return {d: k for d, k in delta.items() if k}
+
+
+_BY_SECONDARY: list[tuple[Topology, dict]] = []  # the last estate's index
+
+
+def _by_secondary(topology: Topology) -> dict[str, list[tuple[str, str]]]:
+    """DPM server -> (protected server, data source id) of the data sources it is secondary of."""
+    for t, index in _BY_SECONDARY:
+        if t is topology:
+            return index
+    index: dict[str, list[tuple[str, str]]] = {}
+    for server in topology.servers.values():
+        for ds in server.datasources:
+            if ds.secondary is not None:
+                index.setdefault(ds.secondary, []).append((server.name, ds.id))
+    _BY_SECONDARY[:] = [(topology, index)]
+    return index
+
+
+def _secondary_lost(topology: Topology, final: Topology) -> set[str]:
+    """Data sources with an up secondary in the file and none up in the plan's final state."""
+    dpms, after_dpms = topology.dpm_servers, final.dpm_servers
+    changed = set(_changed(topology, final))
+    lost = set()
+    for name in changed:
+        after = {ds.name: ds for ds in final.servers[name].datasources}
+        for ds in topology.servers[name].datasources if name in topology.servers else ():
+            if ds.secondary is None or not dpms[ds.secondary].up:
+                continue
+            a = after.get(ds.name)
+            if a is None or a.secondary is None or not after_dpms[a.secondary].up:
+                lost.add(ds.id)
+    for d, x in after_dpms.items():  # the others keep their secondary: lost where it is down
+        if not x.up and d in dpms and dpms[d].up:
+            lost.update(i for n, i in _by_secondary(topology).get(d, ()) if n not in changed)
+    return lost
+
+
+def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) -> FailureSet:
+    """The best plan for one failure set, by `synthesize(..., top=1)` (which runs Z3 in a fresh
+    context: a set's answer does not depend on which process solved which sets before it)."""
     failed = tuple(sorted(failed, key=canon))
     try:
-        with _fresh_z3(timeout):
+        # synthesize limits its optimizer itself, but not the enumeration of equally good
+        # plans, which could otherwise run on without end: `timeout` bounds every Z3 check
+        with fresh_z3(timeout):
             suggestion = synthesize(topology, failed=list(failed), top=1, timeout=timeout)
     except SolverGaveUp as e:
         return FailureSet(
@@ -282,25 +335,11 @@ def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) 
         return FailureSet(failed=failed, complete=False, optimal=suggestion.optimal, cost=None)
     plan = suggestion.plans[0]
     final = plan.final_state
-    dpms = topology.dpm_servers
     lost = set(plan.loses.get("secondary_protection", ()))
+    delta: dict[str, int] = {}
     if final is not None:
-        for server in topology.servers.values():
-            after = final.servers.get(server.name)
-            by_name = {ds.name: ds for ds in after.datasources} if after is not None else {}
-            for ds in server.datasources:
-                if ds.secondary is None or not dpms[ds.secondary].up:
-                    continue
-                a = by_name.get(ds.name)
-                if a is None or a.secondary is None or not final.dpm_servers[a.secondary].up:
-                    lost.add(ds.id)
-    base = _loads(topology)
-    after_loads = _loads(final) if final is not None else base
-    delta = {
-        d: after_loads.get(d, 0) - base.get(d, 0)
-        for d in set(base) | set(after_loads)
-        if after_loads.get(d, 0) != base.get(d, 0)
-    }
+        lost |= _secondary_lost(topology, final)
+        delta = _load_change(topology, final)
     footprint = set(failed)
     for a in plan.actions:
         ends = (
@@ -323,23 +362,6 @@ def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) 
         footprint=frozenset(footprint),
         alternatives=dict(plan.alternatives),
     )
-
-
-@contextmanager
-def _fresh_z3(timeout: float | None):
-    """Run with a new Z3 main context, and `timeout` as the default time limit of every Z3 check
-    (synthesize limits its optimizer itself, but not the enumeration of equally good plans,
-    which could otherwise run on without end). The caller's context and limit are restored."""
-    old_ctx = z3.z3._main_ctx
-    old_timeout = z3.get_param("timeout")
-    z3.z3._main_ctx = None
-    if timeout is not None:
-        z3.set_param("timeout", max(1, int(timeout * 1000)))
-    try:
-        yield
-    finally:
-        z3.z3._main_ctx = old_ctx
-        z3.set_param("timeout", old_timeout)
 
 
 _WORKER: dict = {}

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import networkx as nx
@@ -391,9 +392,14 @@ def synthesize(
     rank: Sequence[str] | None = None,
     timeout: float | None = 60.0,
 ) -> Suggestion:
-    """Find the best `top` plans; raise SolverGaveUp only when no plan at all was found in time."""
-    problem = problem_of(topology, failed, removed, allow=allow, rank=rank, timeout=timeout)
-    plans, optimal = problem.solve(top, timeout)
+    """Find the best `top` plans; raise SolverGaveUp only when no plan at all was found in time.
+
+    Z3 runs in a fresh main context: among plans of equal cost, which one Z3 finds first depends
+    on the terms the context already holds, and the same question must get the same answer
+    however many were asked before it in the process."""
+    with fresh_z3():
+        problem = problem_of(topology, failed, removed, allow=allow, rank=rank, timeout=timeout)
+        plans, optimal = problem.solve(top, timeout)
     return Suggestion(
         file=topology.file,
         failed=problem.failure.failed,
@@ -402,6 +408,22 @@ def synthesize(
         plans=tuple(plans),
         optimal=optimal,
     )
+
+
+@contextmanager
+def fresh_z3(timeout: float | None = None):
+    """Run with a new Z3 main context and, with `timeout`, that default limit for every Z3
+    check; the caller's context and limit are restored."""
+    old_ctx = z3.z3._main_ctx
+    old_timeout = z3.get_param("timeout")
+    z3.z3._main_ctx = None
+    if timeout is not None:
+        z3.set_param("timeout", max(1, int(timeout * 1000)))
+    try:
+        yield
+    finally:
+        z3.z3._main_ctx = old_ctx
+        z3.set_param("timeout", old_timeout)
 
 
 def problem_of(
@@ -448,7 +470,8 @@ def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set
     for servers, k, answer in _PRE_CACHE:
         if servers is before.servers and k == key:
             return answer
-    report = check(before, timeout=timeout, select=error_rules(before.profile))
+    with fresh_z3():  # so that the problem's context is the same whether cached or not
+        report = check(before, timeout=timeout, select=error_rules(before.profile))
     errors = [f for f in report.errors if f.rule not in IGNORED]
     answer = (
         {f.fingerprint for f in errors},
@@ -1186,13 +1209,15 @@ class _Problem:
                 if key in seen:
                     continue
                 seen.add(key)
-                if self._verify(plan):
-                    candidates.append(plan)
+                candidates.append(plan)
             candidates.sort(key=lambda p: (tuple(p.cost[c] for c in self.order), p.sort_key()))
+            # states, losses and the proof only for the plans shown, best first
             for plan in candidates:
                 if len(plans) >= top:
                     break
-                plans.append(replace(plan, rank=len(plans) + 1))
+                plan = self._complete(plan)
+                if self._verify(plan):
+                    plans.append(replace(plan, rank=len(plans) + 1))
             if plans and plans[0].complete:
                 cons = [
                     *cons,
@@ -1271,22 +1296,31 @@ class _Problem:
         cost = {c: model.eval(costs[c], model_completion=True).as_long() for c in CRITERIA}
         if loads is not None:
             cost["max_load"] = max(loads.values(), default=0)
-        imm_state = apply_actions(self.state, immediate)
-        fin_state = apply_actions(imm_state, final) if final else imm_state
-        keeps, loses = self._keeps_loses(immediate, final, fin_state)
         return Plan(
             rank=0,
             complete=not unprotected,
             cost=cost,
             immediate=tuple(immediate),
             final=tuple(final),
+            keeps={},
+            loses={},
+            unprotected=tuple(sorted(unprotected, key=canon)),
+            alternatives=alternatives,
+        )
+
+    def _complete(self, plan: Plan) -> Plan:
+        """The plan with its states, what it keeps and loses, and why its unprotected data
+        sources are (work left until the plan is one of those shown)."""
+        imm_state = apply_actions(self.state, plan.immediate)
+        fin_state = apply_actions(imm_state, plan.final) if plan.final else imm_state
+        keeps, loses = self._keeps_loses(list(plan.immediate), list(plan.final), fin_state)
+        return replace(
+            plan,
             keeps=keeps,
             loses=loses,
-            unprotected=tuple(sorted(unprotected, key=canon)),
-            blocked_by=self._explain(unprotected) if unprotected else {},
+            blocked_by=self._explain(list(plan.unprotected)) if plan.unprotected else {},
             immediate_state=imm_state,
             final_state=fin_state,
-            alternatives=alternatives,
         )
 
     def _place(self, chosen, rows, reassigned, variables, floor_only: bool = False):

@@ -363,3 +363,20 @@ def test_lexmin_unsat_and_unknown_without_a_model(monkeypatch):
     monkeypatch.setattr(z3.Solver, "check", lambda self, *args: z3.unknown)
     result, model, _ = synth._lexmin("", [x > 1], [x], 10)
     assert (result, model) == (z3.unknown, None)
+
+
+def test_the_same_question_twice_in_one_process_gets_the_same_plans():
+    """Z3's choice among equally good plans depends on the terms its context holds; synthesize
+    runs in a fresh context (and the cached pre-failure check in its own), so asking again
+    after other questions gives the same plans. (Without that, this estate's second answer
+    differed.)"""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from estates import generate
+
+    t = dpmsmt.loads(json.dumps(generate(20, 2000, seed=0)), format="json", file="e20.json")
+    first = synthesize(t, failed=["DPM-NYC-03"], top=2)
+    synthesize(t, failed=["DPM-NYC-01"], top=1)
+    again = synthesize(t, failed=["DPM-NYC-03"], top=2)
+    assert [p.to_json() for p in again.plans] == [p.to_json() for p in first.plans]
