@@ -305,19 +305,19 @@ class _Legality:
         """The Booleans of every error rule instance the server has after an option."""
         return sorted({n for ns in self.rule_terms(server, after, view).values() for n in ns})
 
-    def history_broken(
+    def history_counts(
         self, server: ProtectedServer, after: ProtectedServer, view: View
-    ) -> tuple[z3.ArithRef, set[str]]:
-        """How many of the server's data sources start a new recovery-point chain (and the
-        Booleans of HISTORY-LEFT-BEHIND that say so)."""
+    ) -> dict[str, int]:
+        """The Booleans of HISTORY-LEFT-BEHIND for the server's data sources that may start a
+        new recovery-point chain, and how many data sources each stands for (those start one
+        where it is false)."""
         change = self._change(server, after, view)
         counts: dict[str, int] = {}
         for c in change.datasources:
             if c.before.primary != c.after.primary or c.before.primary in self.failure.failed:
                 name = self.name(self.history, self.history.reads(change, c))
                 counts[name] = counts.get(name, 0) + 1
-        terms = [z3.If(z3.Bool(n), 0, k) for n, k in sorted(counts.items())]
-        return (z3.Sum(terms) if terms else z3.IntVal(0)), set(counts)
+        return counts
 
     def truth(self) -> dict[str, bool]:
         """Solve every grounded formula so far (one `check`): which rule instances hold.
@@ -819,44 +819,69 @@ class _Problem:
     def build(self, expand: bool = True):
         """Variables, constraints and cost terms; returns (constraints, variables, costs).
 
-        With `expand`, a move class is one option per member (the MOVE_CANDIDATES least loaded)
-        and `max_load` is part of the problem; without, one option per class stands for all its
-        members and `max_load` is left to `_plan`, which places servers on members.
+        The constraints are SMT-LIB text (`variables["smt"]`, loaded with the rule Booleans'
+        definitions: writing text is many times faster than building terms through the Python
+        API); each cost is an Int constant the text defines, and the decision variables are Z3
+        constants of the same names. With `expand`, a move class is one option per member (the
+        MOVE_CANDIDATES least loaded) and `max_load` is part of the problem; without, one option
+        per class stands for all its members and `max_load` is left to `_plan`, which places
+        servers on members.
         """
-        cons: list[z3.BoolRef] = []
+        lines: list[str] = []
+        declared: list[str] = []
+
+        def int_var(name: str) -> z3.ArithRef:
+            declared.append(f"(declare-const {name} Int)")
+            return z3.Int(name)
+
+        def bool_var(name: str) -> z3.BoolRef:
+            declared.append(f"(declare-const {name} Bool)")
+            return z3.Bool(name)
+
+        def conj(names) -> str:
+            names = list(names)
+            return (
+                "true" if not names else names[0] if len(names) == 1 else f"(and {' '.join(names)})"
+            )
+
+        def disj(terms) -> str:
+            terms = list(terms)
+            return (
+                "false" if not terms else terms[0] if len(terms) == 1 else f"(or {' '.join(terms)})"
+            )
+
+        def total(terms) -> str:
+            terms = list(terms)
+            return "0" if not terms else terms[0] if len(terms) == 1 else f"(+ {' '.join(terms)})"
+
         counts: dict[tuple[int, _Option], z3.ArithRef] = {}
-        backs: dict[str, list] = {}  # failed server -> counts of its servers switched back
-        rb_now = {
-            p: z3.Bool(f"rebuild_now!{i}")
-            for i, p in enumerate(sorted(self.rebuildable, key=canon))
-        }
-        rb_final = {
-            p: z3.Bool(f"rebuild_final!{i}")
-            for i, p in enumerate(sorted(self.rebuildable, key=canon))
-        }
+        backs: dict[str, list[str]] = {}  # failed server -> counts of its servers switched back
+        ordered = sorted(self.rebuildable, key=canon)
+        rb_now = {p: bool_var(f"rebuild_now!{i}") for i, p in enumerate(ordered)}
+        rb_final = {p: bool_var(f"rebuild_final!{i}") for i, p in enumerate(ordered)}
+        now = {p: f"rebuild_now!{i}" for i, p in enumerate(ordered)}
+        fin_ = {p: f"rebuild_final!{i}" for i, p in enumerate(ordered)}
         used: set[str] = set()  # the grounded Booleans this problem refers to
         for p in self.rebuildable:
             names = [n for ns in self.rebuild_terms[p].values() for n in ns]
             used.update(names)
-            cons.append(z3.Not(z3.And(rb_now[p], rb_final[p])))
-            cons.append(
-                z3.Implies(z3.Or(rb_now[p], rb_final[p]), z3.And([z3.Bool(n) for n in names]))
-            )
-        cost = {c: [] for c in CRITERIA}
+            lines.append(f"(assert (not (and {now[p]} {fin_[p]})))")
+            lines.append(f"(assert (=> (or {now[p]} {fin_[p]}) {conj(names)}))")
+        cost: dict[str, list[str]] = {c: [] for c in CRITERIA}
 
-        def up_final(x: str | None) -> z3.BoolRef:
+        def up_final(x: str | None) -> str:
             """Whether DPM server x is up in the final state (a failed one only if rebuilt)."""
             if x is None:
-                return z3.BoolVal(False)
+                return "false"
             if x not in self.down:
-                return z3.BoolVal(True)
+                return "true"
             if x in rb_now:
-                return z3.Or(rb_now[x], rb_final[x])
-            return z3.BoolVal(False)
+                return f"(or {now[x]} {fin_[x]})"
+            return "false"
 
         loads = self.base_loads
-        load_terms: dict[str, list] = {d: [] for d in loads}
-        new_used: dict[str, list] = {}
+        load_terms: dict[str, list[str]] = {d: [] for d in loads}
+        new_used: dict[str, list[str]] = {}
         reassign_candidates = {y: self._reassign_candidates(y) for y in self.reassign}
         candidates = self._legal_options(loads, expand)
         rows: dict[tuple[int, _Option], tuple] = {}
@@ -864,36 +889,46 @@ class _Problem:
             server = self.state.servers[g.servers[0]]
             options = candidates[gi]
             none = _Option("none")
-            total = []
-            for opt, imm, fin, view, names in [*options, (none, None, None, None, ())]:
-                c = z3.Int(f"count!{gi}!{opt.kind}!{opt.target or ''}")
-                counts[(gi, opt)] = c
+            group = []
+            for j, (opt, imm, fin, view, names) in enumerate(
+                [*options, (none, None, None, None, ())]
+            ):
+                c = f"count!{gi}!{j}"
+                counts[(gi, opt)] = int_var(c)
                 rows[(gi, opt)] = (imm, fin)
-                total.append(c)
-                cons.append(c >= 0)
+                group.append(c)
+                lines.append(f"(assert (>= {c} 0))")
                 if opt.kind == "none":
-                    cost["unprotected"].append(c * g.datasources)
-                    cost["secondary_lost"].append(c * 0)
+                    cost["unprotected"].append(f"(* {g.datasources} {c})")
                     continue
                 used.update(names)
-                legal = z3.And([z3.Bool(n) for n in names]) if names else z3.BoolVal(True)
-                cons.append(z3.Implies(c > 0, legal))
+                if names:
+                    lines.append(f"(assert (=> (> {c} 0) {conj(names)}))")
                 if opt.kind == "rebuild":
-                    cons.append(z3.Implies(c > 0, rb_now[g.p]))
+                    lines.append(f"(assert (=> (> {c} 0) {now[g.p]}))")
                 if opt.kind == "switch-back":
-                    cons.append(z3.Implies(c > 0, rb_final[g.p]))
+                    lines.append(f"(assert (=> (> {c} 0) {fin_[g.p]}))")
                 final = fin if fin is not None else imm
-                history, history_names = self.legal.history_broken(server, final, view)
-                used.update(history_names)
-                cost["history_broken"].append(c * history)
-                cost["exposure"].append(c * EXPOSURE[opt.kind] * g.datasources)
+                history = self.legal.history_counts(server, final, view)
+                used.update(history)
+                cost["history_broken"] += [
+                    f"(ite {n} 0 (* {k} {c}))" for n, k in sorted(history.items())
+                ]
+                exposure = EXPOSURE[opt.kind] * g.datasources
+                if exposure:
+                    cost["exposure"].append(f"(* {exposure} {c})")
                 # per secondary after the option: how many data sources it holds that had one
                 kept: dict[str | None, int] = {}
                 for b, a in zip(server.datasources, final.datasources, strict=True):
                     if b.primary == g.p and b.secondary is not None:
                         kept[a.secondary] = kept.get(a.secondary, 0) + 1
-                lost = [z3.If(up_final(x), 0, n) for x, n in sorted(kept.items(), key=_by_name)]
-                cost["secondary_lost"].append(c * z3.Sum([z3.IntVal(0), *lost]))
+                lost = [(up_final(x), n) for x, n in sorted(kept.items(), key=_by_name)]
+                lost = [(u, n) for u, n in lost if u != "true"]
+                if lost:
+                    cost["secondary_lost"] += [
+                        f"(* {n} {c})" if u == "false" else f"(ite {u} 0 (* {n} {c}))"
+                        for u, n in lost
+                    ]
                 if opt.kind != "rebuild":
                     cost["repointed"].append(c)
                 if opt.kind == "new-dpm":
@@ -901,64 +936,67 @@ class _Problem:
                     load_terms.setdefault(opt.target, [])
                 for d, k in self._held(g, final).items():
                     if d in load_terms:
-                        load_terms[d].append(c * k)
-            cons.append(z3.Sum(total) == len(g.servers))
+                        load_terms[d].append(f"(* {k} {c})")
+            lines.append(f"(assert (= {total(group)} {len(g.servers)}))")
             for p in self.rebuildable:
                 if p == g.p:
                     back = counts.get((gi, _Option("switch-back", g.secondary)))
                     if back is not None:
-                        backs.setdefault(p, []).append(back)
+                        backs.setdefault(p, []).append(back.decl().name())
         for p in self.rebuildable:
             back = backs.get(p, [])
-            cons.append(z3.Implies(rb_final[p], z3.Sum(back) > 0 if back else z3.BoolVal(False)))
+            lines.append(f"(assert (=> {fin_[p]} {f'(> {total(back)} 0)' if back else 'false'}))")
         # reassign-secondary: one new secondary at most per DPM server whose secondary is down
-        reassign: dict[tuple[str, str], z3.BoolRef] = {}
+        reassign: dict[tuple[str, str | None], z3.BoolRef] = {}
         for yi, y in enumerate(self.reassign):
             choice = []
             legal = {}
             for t, names in reassign_candidates[y]:
                 used.update(names)
-                legal[t] = z3.And([z3.Bool(n) for n in names]) if names else z3.BoolVal(True)
+                legal[t] = conj(names)
             if not expand and legal:  # one choice; `_place` picks the target among `legal`
-                v = z3.Bool(f"reassign!{yi}")
-                cons.append(z3.Implies(v, z3.Or(list(legal.values()))))
-                reassign[(y, None)] = v
+                v = f"reassign!{yi}"
+                reassign[(y, None)] = bool_var(v)
+                lines.append(f"(assert (=> {v} {disj(legal.values())}))")
                 choice.append(v)
             for ti, t in enumerate(legal if expand else ()):
-                v = z3.Bool(f"reassign!{yi}!{ti}")
-                cons.append(z3.Implies(v, legal[t]))
-                reassign[(y, t)] = v
+                v = f"reassign!{yi}!{ti}"
+                reassign[(y, t)] = bool_var(v)
+                lines.append(f"(assert (=> {v} {legal[t]}))")
                 choice.append(v)
-            cons.append(z3.AtMost(*choice, 1) if len(choice) > 1 else z3.BoolVal(True))
+            if len(choice) > 1:
+                lines.append(f"(assert ((_ at-most 1) {' '.join(choice)}))")
             old = [x for x in self.state.protectors[y]]
-            restored = (
-                z3.Or(
-                    *choice,
-                    *[z3.Or(rb_now[x], rb_final[x]) for x in old if x in rb_now],
-                )
-                if choice or any(x in rb_now for x in old)
-                else z3.BoolVal(False)
-            )
+            restored = disj([*choice, *(f"(or {now[x]} {fin_[x]})" for x in old if x in rb_now)])
             nsec = self._secondary_count(y)
-            cost["secondary_lost"].append(z3.If(restored, 0, nsec))
-            for t in legal if expand else ():
-                load_terms.setdefault(t, []).append(z3.If(reassign[(y, t)], nsec, 0))
+            if restored != "true":
+                cost["secondary_lost"].append(f"(ite {restored} 0 {nsec})")
+            for ti, t in enumerate(legal if expand else ()):
+                load_terms.setdefault(t, []).append(f"(ite reassign!{yi}!{ti} {nsec} 0)")
         # secondary lost through failed secondaries with no reassign option at all
         for y in self._lost_without_option():
-            cost["secondary_lost"].append(z3.IntVal(self._secondary_count(y)))
-        cost["new_servers"] = [z3.If(z3.Or([c > 0 for c in cs]), 1, 0) for cs in new_used.values()]
-        cost["rebuilds"] = [z3.If(z3.Or(rb_now[p], rb_final[p]), 1, 0) for p in rb_now]
-        max_load = z3.Int("max_load")
+            cost["secondary_lost"].append(str(self._secondary_count(y)))
+        cost["new_servers"] = [
+            f"(ite {disj(f'(> {c} 0)' for c in cs)} 1 0)" for cs in new_used.values()
+        ]
+        cost["rebuilds"] = [f"(ite (or {now[p]} {fin_[p]}) 1 0)" for p in ordered]
+        declared.append("(declare-const max_load Int)")
         if not expand:
             load_terms, loads = {}, {}
-            cons.append(max_load == 0)  # placed in _plan
+            lines.append("(assert (= max_load 0))")  # placed in _plan
         for d, base in loads.items():
-            cons.append(max_load >= base + z3.Sum([z3.IntVal(0), *load_terms.get(d, [])]))
+            lines.append(f"(assert (>= max_load (+ {base} {total(load_terms.get(d, []))})))")
         for d, terms in load_terms.items():
             if d not in loads:
-                cons.append(max_load >= z3.Sum([z3.IntVal(0), *terms]))
-        costs = {c: (z3.Sum(v) if v else z3.IntVal(0)) for c, v in cost.items() if c != "max_load"}
-        costs["max_load"] = max_load
+                lines.append(f"(assert (>= max_load {total(terms)}))")
+        costs = {}
+        for c in CRITERIA:
+            if c == "max_load":
+                costs[c] = z3.Int("max_load")
+                continue
+            declared.append(f"(declare-const cost!{c} Int)")
+            lines.append(f"(assert (= cost!{c} {total(cost[c])}))")
+            costs[c] = z3.Int(f"cost!{c}")
         by_group: dict[int, list] = {}
         for (gi, opt), c in counts.items():
             by_group.setdefault(gi, []).append((opt, c))
@@ -972,8 +1010,9 @@ class _Problem:
             "rows": rows,
             "expand": expand,
             "reassign_targets": {y: [t for t, _ in ts] for y, ts in reassign_candidates.items()},
+            "smt": "\n".join([*declared, *lines]),
         }
-        return cons, variables, costs
+        return [], variables, costs
 
     def _held(self, g: _Group, final: ProtectedServer) -> dict[str, int]:
         """What each DPM server holds, as primary or secondary, of one of the group's servers'
@@ -1047,23 +1086,31 @@ class _Problem:
         return self._secondary_counts.get(y, 0)
 
     def _reassign_candidates(self, y: str) -> list[tuple[str, list[str]]]:
-        """Legal new secondaries for y with their rule Booleans: in batches, those whose load
-        stays within the base loads first, each batch in name order, until MOVE_CANDIDATES are
-        legal (grounding all 300 candidates of a large estate costs seconds)."""
+        """Legal new secondaries for y with their rule Booleans: in batches, those of y's build
+        and whose load stays within the base loads first, each batch in name order, until
+        MOVE_CANDIDATES are legal (grounding all 300 candidates of a large estate costs
+        seconds)."""
         loads, nsec = self.base_loads, self._secondary_count(y)
         floor = max(loads.values(), default=0)
         dpms = self.state.dpm_servers
-        mine = dpms[y].version_fields[:2]
+        build = dpms[y].version_fields
 
-        def other_release(t: str) -> bool:
-            """A different major.minor (on the fields both give): VERSION-MATCH will refuse it,
-            so it is grounded last; the rules still decide."""
-            theirs = dpms[t].version_fields[:2]
-            return any(a != b for a, b in zip(mine, theirs, strict=False))
+        def differs(t: str, fields: int | None) -> bool:
+            """A different major.minor (fields=2) or build (None), on the fields both give."""
+            theirs = dpms[t].version_fields[:fields]
+            return any(a != b for a, b in zip(build[:fields], theirs, strict=False))
 
+        # another major.minor last (VERSION-MATCH refuses it), another build before it
+        # (VERSION-MATCH refuses it under strict, 2012 and 2016, BUILD-MATCH warns under 2019+);
+        # the rules still decide
         order = sorted(
             self.reassign[y],
-            key=lambda t: (other_release(t), loads.get(t, 0) + nsec > floor, canon(t)),
+            key=lambda t: (
+                differs(t, 2),
+                differs(t, None),
+                loads.get(t, 0) + nsec > floor,
+                canon(t),
+            ),
         )
         out: list[tuple[str, list[str]]] = []
         for start in range(0, len(order), MOVE_CANDIDATES):
@@ -1166,7 +1213,7 @@ class _Problem:
 
     def _solve(self, top: int, timeout: float | None, expand: bool) -> tuple[list[Plan], bool]:
         cons, variables, costs = self.build(expand)
-        definitions = self.legal.grounder.definitions(variables["used"])
+        definitions = self.legal.grounder.definitions(variables["used"]) + "\n" + variables["smt"]
         self.used_definitions = definitions
         decision = [
             *variables["counts"].values(),
