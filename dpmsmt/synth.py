@@ -54,7 +54,7 @@ CRITERIA = (
 EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4, "none": 0}
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
 MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
-PLACE_RLIMIT = 3_000_000  # solver work for the least largest load of a placement
+PLACE_RLIMIT = 500_000  # solver work for the least largest load of a placement
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
 
 
@@ -545,6 +545,46 @@ def _largest_first(items, loads) -> tuple[int, dict]:
             loads[d] = loads.get(d, 0) + k
         placed[key] = target
     return max(loads.values(), default=0), placed
+
+
+def _improve(items, loads, placed: dict) -> tuple[int, dict]:
+    """Local search on a placement: while some choice on a DPM server at the peak has another
+    candidate that keeps every server it adds to below the peak, move it there (the first such
+    choice by key, the first candidate by name). Each step lowers the peak or the number of
+    servers at it. Returns the final peak and placement."""
+    placed = dict(placed)
+    by_key = {key: dict(candidates) for key, candidates in items}
+    keys = sorted(by_key)
+    current = dict(loads)
+    for key in keys:
+        for d, k in by_key[key][placed[key]].items():
+            current[d] = current.get(d, 0) + k
+    while True:
+        peak = max(current.values(), default=0)
+        at_peak = {d for d, v in current.items() if v == peak}
+        step = None
+        for key in keys:
+            here = by_key[key][placed[key]]
+            if not at_peak & {d for d, k in here.items() if k}:
+                continue
+            for target in sorted(by_key[key], key=canon):
+                if target == placed[key]:
+                    continue
+                after = dict(current)
+                for d, k in here.items():
+                    after[d] -= k
+                held = by_key[key][target]
+                if all(after.get(d, 0) + k < peak for d, k in held.items() if k):
+                    step = (key, target, after)
+                    break
+            if step:
+                break
+        if step is None:
+            return peak, placed
+        key, target, after = step
+        for d, k in by_key[key][target].items():
+            after[d] = after.get(d, 0) + k
+        placed[key], current = target, after
 
 
 class _Held:
@@ -1240,10 +1280,17 @@ class _Problem:
                         raise SolverGaveUp(f"the solver gave up: {reason}")
                     break
             best = tuple(model.eval(costs[c], model_completion=True).as_long() for c in self.order)
-            # every plan of this cost (up to a bound), ordered by its sorted action list
-            tied = self._tied(cons + blocks, costs, best, decision, model, limit=min(12, top + 3))
-            candidates = []
+            # every plan of this cost (up to a bound), ordered by its sorted action list; first
+            # those whose moves fit under the least possible largest load, class by class
+            limit = min(12, top + 3)
             floor = max(self.base_loads.values(), default=0)
+            fits = self._fits(variables, floor)
+            tied = (
+                self._tied(cons + blocks + fits, costs, best, decision, None, limit) if fits else []
+            )
+            if not tied:
+                tied = self._tied(cons + blocks, costs, best, decision, model, limit)
+            candidates = []
             for m in tied:
                 blocks.append(_block(m, decision))
                 # once a plan of this cost reaches the least possible largest load, a tied
@@ -1275,18 +1322,40 @@ class _Problem:
         return plans, optimal
 
     def _tied(self, cons, costs, best, decision, first, limit: int) -> list[z3.ModelRef]:
+        """Models of cost `best` (after `first` where given), up to `limit`."""
         solver = z3.SolverFor("QF_LIA")
         solver.set("random_seed", 0)
         solver.from_string(self.used_definitions)
         solver.add(cons)
         solver.add([costs[c] == v for c, v in zip(self.order, best, strict=True)])
-        out = [first]
-        solver.add(_block(first, decision))
+        out = []
+        if first is not None:
+            out.append(first)
+            solver.add(_block(first, decision))
         while len(out) < limit and solver.check() == z3.sat:
             m = solver.model()
             out.append(m)
             solver.add(_block(m, decision))
         return out
+
+    def _fits(self, variables, floor: int) -> list[z3.BoolRef]:
+        """Class by class, the data sources moved to a class within what its members can take
+        below `floor` (by their base loads): a linear relaxation of `max_load` for the choice of
+        classes, which `_place` then makes exact. Empty where nothing moves to a class."""
+        if variables["expand"]:
+            return []
+        moved: dict[tuple[str, ...], list] = {}
+        for gi, options in variables["by_group"].items():
+            g = self.groups[gi]
+            for opt, c in options:
+                if opt.kind == "move":
+                    members = tuple(g.classes[opt.target])
+                    moved.setdefault(members, []).append(c * g.datasources)
+        loads = self.base_loads
+        return [
+            z3.Sum(terms) <= sum(max(0, floor - loads.get(m, 0)) for m in members)
+            for members, terms in sorted(moved.items())
+        ]
 
     # -- from a model to a plan ------------------------------------------------------------------
     def _plan(self, model, variables, costs, floor_only: bool = False) -> Plan | None:
@@ -1444,8 +1513,8 @@ class _Problem:
 
         A lower bound comes first: the loads once the choices with one candidate are placed,
         and for every other choice its least peak alone. The name-order greedy within that
-        bound, then largest-first onto the least peak, often reach it, which proves them
-        optimal. Otherwise Z3 searches, and the better of its placement and the heuristic's is
+        bound, then largest-first onto the least peak improved by local search, often reach it,
+        which proves them optimal. Otherwise Z3 searches, and the better of its placement and the heuristic's is
         kept."""
         forced = dict(loads)
         for _, candidates in items:
@@ -1459,7 +1528,7 @@ class _Problem:
         placed = _Problem._greedy(items, loads, bound)
         if placed is not None:
             return bound, placed
-        peak, placed = _largest_first(items, loads)
+        peak, placed = _improve(items, loads, _largest_first(items, loads)[1])
         if peak <= bound:
             return peak, placed
         z3_peak, z3_placed = _Problem._least_peak_z3(items, loads)
