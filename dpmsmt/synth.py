@@ -1128,8 +1128,9 @@ class _Problem:
     def _reassign_candidates(self, y: str) -> list[tuple[str, list[str]]]:
         """Legal new secondaries for y with their rule Booleans: in batches, those of y's build
         and whose load stays within the base loads first, each batch in name order, until
-        MOVE_CANDIDATES are legal (grounding all 300 candidates of a large estate costs
-        seconds)."""
+        MOVE_CANDIDATES are legal, or until a batch has none once some are (grounding all 300
+        candidates of a large estate costs seconds; any legal one restores the same secondary
+        protection, and the choice among them only weighs on max_load)."""
         loads, nsec = self.base_loads, self._secondary_count(y)
         floor = max(loads.values(), default=0)
         dpms = self.state.dpm_servers
@@ -1158,7 +1159,10 @@ class _Problem:
                 (t, self._reassign_legal(y, t)) for t in order[start : start + MOVE_CANDIDATES]
             ]
             truth = self.legal.truth()
-            out += [(t, names) for t, names in batch if all(truth[n] for n in names)]
+            legal = [(t, names) for t, names in batch if all(truth[n] for n in names)]
+            if out and not legal:
+                break  # the candidates left are of other builds the rules refuse, most likely
+            out += legal
             if len(out) >= MOVE_CANDIDATES:
                 break
         return sorted(out, key=lambda tn: canon(tn[0]))
