@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from dpmsmt.model import DataSource, DpmServer, InactiveReplica, ProtectedServer, Topology
+from dpmsmt.model import (
+    DataSource,
+    DpmServer,
+    InactiveReplica,
+    ProtectedServer,
+    Topology,
+    evolve,
+)
 
 __all__ = ["ACTIONS", "Action", "apply_actions", "move_secondary"]
 
@@ -91,20 +98,20 @@ def apply_actions(topology: Topology, actions) -> Topology:
         current = replace(topology, dpm_servers=dpms, servers=servers)
         current.__dict__["protectors"] = protectors
         if a.action == "rebuild":
-            dpms[a.dpm] = replace(dpms[a.dpm], status="up", failure=None)
+            dpms[a.dpm] = evolve(dpms[a.dpm], status="up", failure=None)
         elif a.action == "reassign-secondary":
             if a.from_ is not None and a.from_ in dpms:
                 old = dpms[a.from_]
-                dpms[a.from_] = replace(old, protects=tuple(y for y in old.protects if y != a.dpm))
+                dpms[a.from_] = evolve(old, protects=tuple(y for y in old.protects if y != a.dpm))
             new = dpms[a.to]
-            dpms[a.to] = replace(new, protects=(*new.protects, a.dpm))
+            dpms[a.to] = evolve(new, protects=(*new.protects, a.dpm))
             protectors = replace(topology, dpm_servers=dpms).protectors
             for name, s in list(servers.items()):
                 if any(ds.primary == a.dpm and ds.secondary == a.from_ for ds in s.datasources):
-                    servers[name] = replace(
+                    servers[name] = evolve(
                         s,
                         datasources=tuple(
-                            replace(ds, secondary=a.to)
+                            evolve(ds, secondary=a.to)
                             if ds.primary == a.dpm and ds.secondary == a.from_ and ds.secondary
                             else ds
                             for ds in s.datasources
@@ -139,11 +146,11 @@ def _agents(agents: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
 
 def _switch(server: ProtectedServer, p: str, s: str) -> ProtectedServer:
     """Start-DPMSwitchProtection on s for every data source of the server with primary p."""
-    return replace(
+    return evolve(
         server,
         agents=_agents(server.agents, p, s),
         datasources=tuple(
-            replace(ds, primary=s, mode="switched", switched_from=p, secondary=None)
+            evolve(ds, primary=s, mode="switched", switched_from=p, secondary=None)
             if ds.primary == p and not ds.switched
             else ds
             for ds in server.datasources
@@ -153,11 +160,11 @@ def _switch(server: ProtectedServer, p: str, s: str) -> ProtectedServer:
 
 def _switch_back(server: ProtectedServer, s: str, p: str) -> ProtectedServer:
     """Take ownership on p again; s protects p's replicas as the secondary once more."""
-    return replace(
+    return evolve(
         server,
         agents=_agents(server.agents, s, p),
         datasources=tuple(
-            replace(ds, primary=p, mode="normal", switched_from=None, secondary=s)
+            evolve(ds, primary=p, mode="normal", switched_from=None, secondary=s)
             if ds.primary == s and ds.switched and ds.switched_from == p
             else ds
             for ds in server.datasources
@@ -178,9 +185,9 @@ def _move(topology: Topology, dpms: dict, server: ProtectedServer, a: Action):
                 old = dpms[ds.secondary]
                 entry = InactiveReplica(ds.id, p)
                 if entry not in old.inactive:
-                    dpms[ds.secondary] = replace(old, inactive=(*old.inactive, entry))
+                    dpms[ds.secondary] = evolve(old, inactive=(*old.inactive, entry))
             moved.append(
-                replace(
+                evolve(
                     ds,
                     primary=n,
                     mode="normal",
@@ -190,4 +197,4 @@ def _move(topology: Topology, dpms: dict, server: ProtectedServer, a: Action):
             )
         else:
             moved.append(ds)
-    return replace(server, agents=_agents(server.agents, p, n), datasources=tuple(moved)), dpms
+    return evolve(server, agents=_agents(server.agents, p, n), datasources=tuple(moved)), dpms

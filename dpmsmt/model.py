@@ -9,7 +9,7 @@ exactly. Defaults of format.md are filled in, except the one default that depend
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 
 __all__ = [
@@ -24,10 +24,32 @@ __all__ = [
     "Topology",
     "Waiver",
     "canon",
+    "evolve",
 ]
 
 PROFILES = ("strict", "2012", "2016", "2019", "2022", "2025")
 SCOPE_ITEMS = ("database", "config", "scripting", "replicas")
+
+
+_FIELDS: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
+_SET = object.__setattr__
+
+
+def evolve(obj, **changes):
+    """`dataclasses.replace` for the frozen, slotted records of this module, without a trip
+    through `__init__` (a plan applies thousands of them; they validate nothing on creation)."""
+    cls = type(obj)
+    spec = _FIELDS.get(cls)
+    if spec is None:
+        names = tuple(f.name for f in fields(cls))
+        spec = _FIELDS[cls] = (names, frozenset(names))
+    names, known = spec
+    if not changes.keys() <= known:
+        raise TypeError(f"{cls.__name__} has no field {sorted(changes.keys() - known)[0]!r}")
+    new = object.__new__(cls)
+    for name in names:
+        _SET(new, name, changes[name] if name in changes else getattr(obj, name))
+    return new
 
 
 def canon(name: str) -> str:

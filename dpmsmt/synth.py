@@ -36,7 +36,7 @@ from dpmsmt.actions import Action, apply_actions
 from dpmsmt.check import check
 from dpmsmt.encode import ChangeView, DsChange, DsFacts, Grounder, View, model_values
 from dpmsmt.findings import Severity, SolverGaveUp, fingerprint
-from dpmsmt.model import DataSource, DpmServer, ProtectedServer, Topology, canon
+from dpmsmt.model import DataSource, DpmServer, ProtectedServer, Topology, canon, evolve
 from dpmsmt.rules import Scope, all_rules, get
 
 __all__ = ["CRITERIA", "Plan", "Suggestion", "apply", "suggest_moves", "synthesize"]
@@ -1103,7 +1103,7 @@ class _Problem:
         sources, with n's protector as the secondary where rep's protector was one."""
         protectors = self.state.protectors[n]
         datasources = tuple(
-            replace(
+            evolve(
                 ds,
                 primary=n,
                 secondary=None if ds.secondary is None else protectors[0],
@@ -1113,7 +1113,7 @@ class _Problem:
             for ds in server.datasources
         )
         agents = tuple(n if a == rep else a for a in server.agents)
-        return replace(server, agents=agents, datasources=datasources)
+        return evolve(server, agents=agents, datasources=datasources)
 
     def _secondary_count(self, y: str) -> int:
         """Data sources of y whose secondary is down (they need y's new secondary)."""

@@ -25,3 +25,21 @@ def test_quoted_and_plain_names_and_negative_ints():
         "off": 0,
         "neg": -5,
     }
+
+
+def test_evolve_is_replace_for_the_records():
+    from dataclasses import replace
+
+    import pytest
+
+    from dpmsmt.model import DataSource, evolve
+
+    ds = DataSource(server="S", name="D:\\", primary="DPM1", secondary="DPM3")
+    changed = evolve(ds, primary="DPM3", mode="switched", switched_from="DPM1", secondary=None)
+    assert changed == replace(
+        ds, primary="DPM3", mode="switched", switched_from="DPM1", secondary=None
+    )
+    assert changed.switched and ds.primary == "DPM1"  # a new record; the old one is unchanged
+    assert evolve(ds) == ds and evolve(ds) is not ds
+    with pytest.raises(TypeError):
+        evolve(ds, primry="DPM2")
