@@ -1288,7 +1288,7 @@ class _Problem:
             # those whose moves fit under the least possible largest load, class by class
             limit = min(12, top + 3)
             floor = max(self.base_loads.values(), default=0)
-            fits = self._fits(variables, floor)
+            fits = self._fits(variables, floor, model)
             tied = (
                 self._tied(cons + blocks + fits, costs, best, decision, None, limit) if fits else []
             )
@@ -1342,11 +1342,20 @@ class _Problem:
             solver.add(_block(m, decision))
         return out
 
-    def _fits(self, variables, floor: int) -> list[z3.BoolRef]:
+    def _fits(self, variables, floor: int, model) -> list[z3.BoolRef]:
         """Class by class, the data sources moved to a class within what its members can take
         below `floor` (by their base loads): a linear relaxation of `max_load` for the choice of
-        classes, which `_place` then makes exact. Empty where nothing moves to a class."""
+        classes, which `_place` then makes exact. Empty where the model moves nothing (its tied
+        models are then taken as they come)."""
         if variables["expand"]:
+            return []
+        values = _values(model)
+        if not any(
+            values.get(c.decl().name(), 0)
+            for options in variables["by_group"].values()
+            for opt, c in options
+            if opt.kind == "move"
+        ):
             return []
         moved: dict[tuple[str, ...], list] = {}
         for gi, options in variables["by_group"].items():
