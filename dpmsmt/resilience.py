@@ -20,31 +20,42 @@ Most sets need no solver. Definitions used below:
 - Two failed servers **interact statically** when they are in the same component or some
   protected server touches both. A failure set whose servers all interact (one part) is solved.
 - Otherwise the set splits into parts (the connected pieces of that relation), each a smaller
-  set already answered. The **footprint** of a part's plan is the part itself, every DPM server
-  an action names (`from`, `to`, `dpm`) and every DPM server whose load the plan changes; its
-  **reach** is the union of the components of its footprint. When the reaches of the parts are
-  pairwise disjoint and every part has a plan, the set is **derived**: its plan is the union of
-  the parts' plans (actions merged in the order suggest-move uses; `NEW-DPM-k` renumbered as a
-  joint solve numbers them), optimal when every part's plan is (a part whose solver reached its
-  time limit with a plan gives a union that is not proved optimal either: the joint problem is
-  no easier). Otherwise it is solved. The parts' plans then act on disjoint DPM servers, disjoint components and disjoint
-  protected servers; every rule instance reads one of them only, so the union is legal.
+  set already answered. The **core** of a part's plan is the part itself and every DPM server
+  its switches, switch-backs and rebuilds name, and the DPM servers that get a new secondary;
+  its **reach** is the union of the components of the core and of the new secondaries. Move
+  targets are not in the reach: a move changes no component, and the facts of its target only
+  by load.
+- When the cores are pairwise disjoint and every part has a plan, the parts' plans are made to
+  keep out of each other's reach: a new secondary whose component meets another part's reach
+  is replaced by another legal candidate of the part's plan (`Plan.alternatives`) outside it,
+  and then a move whose target lies in another part's reach is put on another member of the
+  same move class outside it (the least peak of the union's loads, then by name). Such a
+  member or candidate has the same facts in the joint failure as in the part's own (it lies in
+  components the other parts neither read nor change), so the same rule instances hold and the
+  costs are the same. Where no such choice exists, the set is solved.
+- Otherwise the set is **derived**: its plan is the union of the parts' plans (actions merged
+  in the order suggest-move uses; `NEW-DPM-k` renumbered as a joint solve numbers them),
+  optimal when every part's plan is (a part whose solver reached its time limit with a plan
+  gives a union that is not proved optimal either: the joint problem is no easier). The parts'
+  plans then change disjoint components and disjoint protected servers and meet only on the
+  loads of shared move targets (CAPACITY-* are warnings); every rule instance that can be an
+  error reads one part's entities only, so the union is legal.
 
 How a derived set's cost combines the parts' costs:
 
 - `unprotected`, `history_broken`, `exposure`, `secondary_lost`, `new_servers`, `rebuilds`,
   `repointed`: the sum. The joint problem splits into independent problems whose costs add, and
   the lexicographic order is compatible with addition, so the sum of the parts' optima is the
-  joint optimum of these seven criteria (tests/test_resilience.py compares with joint solves).
-  One coupling remains: a move of one part's servers to a DPM server that another failed server
-  protects gives the moved data sources a failed secondary in the joint failure (no replicas to
-  hold, and different rule facts), so such a move can be cheaper, or in principle legal only,
-  in the joint failure. The tests saw it change `max_load` only.
+  joint optimum of these seven criteria (tests/test_resilience.py compares with joint solves,
+  on fixed and on generated estates). The argument needs every option of a part in the joint
+  failure to be an option of its own failure at no lower cost: the other failed servers are no
+  targets, and a target they protect gives the moved data sources a failed secondary (a cost
+  the part's own failure does not have).
 - `max_load`: the largest load of the union plan's final state, computed exactly from the
   parts' load changes (`base(d) + Σ Δ_part(d)` over every DPM server d). The union is one legal
   plan with these costs, so this is an upper bound of the optimal `max_load` (the last
-  criterion): a joint solve may break ties among the parts' equally good plans differently
-  and reach a lower `max_load`. Derived sets carry `"derived": true`.
+  criterion); a joint solve places within the classes it chose and may come out lower or
+  higher. Derived sets carry `"derived": true`.
 
 `timeout` bounds every Z3 check of a set (the optimizer's, and the enumeration of equally good
 plans, which synthesize leaves unbounded); a set takes at most a few times that. Worker processes
@@ -82,7 +93,7 @@ import pickle
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
 
 import networkx as nx
@@ -404,6 +415,14 @@ def _parts(estate: _Estate, failed: tuple[str, ...]) -> list[tuple[str, ...]]:
     return sorted(parts, key=_key)
 
 
+def _one_part(estate: _Estate, failed: tuple[str, ...]) -> bool:
+    """Whether the failed servers all interact statically (such a set is always solved)."""
+    if len(failed) == 2:
+        a, b = failed
+        return estate.comp[a] == estate.comp[b] or bool(estate.touch[a] & estate.touch[b])
+    return len(_parts(estate, failed)) == 1
+
+
 def _reach(estate: _Estate, dpms: Iterable[str]) -> frozenset[str]:
     """The components of the named DPM servers (a new server's is nothing of the estate)."""
     out: set[str] = set()
@@ -655,6 +674,9 @@ def resilience(
     tick = progress or (lambda _d, _t: None)
     tick(0, total)
     pool = None
+    # sets of the next size that need a solver whatever the smaller sets' answers are, queued
+    # behind the current round's sets so that the workers do not wait between rounds
+    early: dict[tuple[str, ...], Future] = {}
     try:
         for k in sizes:
             start = time.perf_counter()
@@ -662,21 +684,35 @@ def resilience(
             n_sets = n_derived = 0
             for failed in itertools.combinations(estate.candidates, k):
                 n_sets += 1
-                r = _derive(estate, failed, done, reaches) if decompose else None
+                r = None
+                if failed not in early and decompose:
+                    r = _derive(estate, failed, done, reaches)
                 if r is None:
                     pending.append(failed)
                 else:
                     done[failed] = r
                     n_derived += 1
             tick(len(done), total)
-            if jobs == 1 or len(pending) <= 1:
+            following = []
+            if k + 1 in sizes and jobs > 1:
+                following = [
+                    f
+                    for f in itertools.combinations(estate.candidates, k + 1)
+                    if not decompose or estate.already_down or _one_part(estate, f)
+                ]
+            if jobs == 1 or (len(pending) <= 1 and not early and not following):
                 for failed in pending:
                     done[failed] = solve_set(topology, failed, timeout)
                     tick(len(done), total)
             else:
                 if pool is None:
                     pool = _pool(topology, jobs)
-                futures = {pool.submit(_solve_in_worker, f, timeout): f for f in pending}
+                futures = {
+                    early.pop(f, None) or pool.submit(_solve_in_worker, f, timeout): f
+                    for f in pending
+                }
+                for f in following:
+                    early[f] = pool.submit(_solve_in_worker, f, timeout)
                 for fut in as_completed(futures):
                     done[futures[fut]] = fut.result()
                     tick(len(done), total)

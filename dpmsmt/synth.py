@@ -555,36 +555,36 @@ def _improve(items, loads, placed: dict) -> tuple[int, dict]:
     placed = dict(placed)
     by_key = {key: dict(candidates) for key, candidates in items}
     keys = sorted(by_key)
+    names = {key: sorted(by_key[key], key=canon) for key in keys}
     current = dict(loads)
     for key in keys:
         for d, k in by_key[key][placed[key]].items():
             current[d] = current.get(d, 0) + k
     while True:
         peak = max(current.values(), default=0)
-        at_peak = {d for d, v in current.items() if v == peak}
         step = None
         for key in keys:
-            here = by_key[key][placed[key]]
-            if not at_peak & {d for d, k in here.items() if k}:
+            here = dict(by_key[key][placed[key]].items())
+            if not any(k and current.get(d, 0) == peak for d, k in here.items()):
                 continue
-            for target in sorted(by_key[key], key=canon):
-                if target == placed[key]:
-                    continue
-                after = dict(current)
-                for d, k in here.items():
-                    after[d] -= k
-                held = by_key[key][target]
-                if all(after.get(d, 0) + k < peak for d, k in held.items() if k):
-                    step = (key, target, after)
+            for target in names[key]:
+                if target != placed[key] and all(
+                    current.get(d, 0) - here.get(d, 0) + k < peak
+                    for d, k in by_key[key][target].items()
+                    if k
+                ):
+                    step = (key, target)
                     break
             if step:
                 break
         if step is None:
             return peak, placed
-        key, target, after = step
+        key, target = step
+        for d, k in by_key[key][placed[key]].items():
+            current[d] -= k
         for d, k in by_key[key][target].items():
-            after[d] = after.get(d, 0) + k
-        placed[key], current = target, after
+            current[d] = current.get(d, 0) + k
+        placed[key] = target
 
 
 class _Held:
