@@ -622,6 +622,7 @@ class _Problem:
     ):
         self.failure = failure
         self.classes = classes  # group move targets into classes (False: ground every target)
+        self.prune = False  # no moves for groups that can switch (`_legal_options`)
         self._knows_cache: dict[str, frozenset[str]] = {}
         self._secondary_counts: dict[str, int] | None = None
         self._rep_held: dict[tuple, dict[str, int]] = {}
@@ -731,14 +732,17 @@ class _Problem:
 
     # -- options of a group ----------------------------------------------------------------
     def _options(
-        self, g: _Group
+        self, g: _Group, moving: bool | None = None
     ) -> list[tuple[_Option, ProtectedServer, ProtectedServer | None, View]]:
-        """(option, state after the immediate phase, state after the final phase or None, view)."""
+        """(option, state after the immediate phase, state after the final phase or None, view);
+        with `moving`, only the moves and new servers (True) or only the others (False)."""
         server = self.state.servers[g.servers[0]]
         p, s = g.p, g.secondary
         out = []
         base_view = self.legal.view(frozenset(), None)
         s_up = s is not None and self.state.dpm_servers[s].up
+        if moving is True:
+            return self._moves(g, server, base_view)
         if s_up and self.ok("switch"):
             switched = apply_actions(
                 self._one(server), [Action("switch", server=server.name, from_=p, to=s)]
@@ -762,6 +766,13 @@ class _Problem:
                 )
         if p in self.rebuild_terms:
             out.append((_Option("rebuild", p), server, None, self.legal.view(frozenset({p}), None)))
+        if moving is None:
+            out += self._moves(g, server, base_view)
+        return out
+
+    def _moves(self, g: _Group, server: ProtectedServer, base_view: View) -> list[tuple]:
+        """The move options (one per class of targets) and the new-dpm option of a group."""
+        p, out = g.p, []
         if self.ok("move"):
             for n in self._move_classes(g):
                 moved = apply_actions(
@@ -923,7 +934,7 @@ class _Problem:
         load_terms: dict[str, list[str]] = {d: [] for d in loads}
         new_used: dict[str, list[str]] = {}
         reassign_candidates = {y: self._reassign_candidates(y) for y in self.reassign}
-        candidates = self._legal_options(loads, expand)
+        candidates = self._legal_options(loads, expand, prune=self.prune)
         rows: dict[tuple[int, _Option], tuple] = {}
         for gi, g in enumerate(self.groups):
             server = self.state.servers[g.servers[0]]
@@ -1066,20 +1077,36 @@ class _Problem:
                     held[ds.secondary] = held.get(ds.secondary, 0) + 1
         return held
 
-    def _legal_options(self, loads: dict[str, int], expand: bool = True) -> list[list[tuple]]:
+    def _legal_options(
+        self, loads: dict[str, int], expand: bool = True, prune: bool = False
+    ) -> list[list[tuple]]:
         """Per group: (option, immediate, final, view, rule Booleans) of the options whose rule
         instances all hold, after one presolve of every grounded formula. A legal move class
         becomes one option per member, the MOVE_CANDIDATES least loaded, sharing the
-        representative's rule Booleans."""
-        staged = []
-        for g in self.groups:
-            rows = []
-            for opt, imm, fin, view in self._options(g):
+        representative's rule Booleans.
+
+        With `prune`, a group whose switch is legal gets no move or new-dpm option: under the
+        criteria in rules.md's order, switching a server instead of moving it keeps it protected
+        and its history, with less exposure, whatever the other servers do; so no best plan
+        moves it (only the first plan is asked for: later ones may)."""
+
+        def rows(g: _Group, moving: bool) -> list[tuple]:
+            out = []
+            for opt, imm, fin, view in self._options(g, moving):
                 terms = self._option_terms(g, opt, imm, fin, view)
                 names = sorted({n for ns in terms.values() for n in ns})
-                rows.append((opt, imm, fin, view, names))
-            staged.append(rows)
+                out.append((opt, imm, fin, view, names))
+            return out
+
+        staged = [rows(g, False) + ([] if prune else rows(g, True)) for g in self.groups]
         truth = self.legal.truth()
+        if prune:  # moves only for the groups that cannot switch
+            for g, staged_rows in zip(self.groups, staged, strict=True):
+                if not any(
+                    r[0].kind == "switch" and all(truth[n] for n in r[4]) for r in staged_rows
+                ):
+                    staged_rows += rows(g, True)
+            truth = self.legal.truth()
         out = []
         for g, rows in zip(self.groups, staged, strict=True):
             legal = []
@@ -1253,6 +1280,7 @@ class _Problem:
         earlier, every member is its own option (the MOVE_CANDIDATES least loaded per class).
         """
         expand = not (self.classes and self.order[-1] == "max_load")
+        self.prune = top == 1 and self.order == CRITERIA
         return self._solve(top, timeout, expand=expand)
 
     def _solve(self, top: int, timeout: float | None, expand: bool) -> tuple[list[Plan], bool]:
