@@ -562,7 +562,7 @@ def _is_reassign(a: Action) -> bool:
     return a.action == "reassign-secondary" and a.to is not None
 
 
-def _least_peak(candidates: Iterable[str], held: Callable[[str], dict], loads: dict) -> str:
+def _least_loaded(candidates: Iterable[str], held: Callable[[str], dict], loads: dict) -> str:
     """The candidate whose load changes leave the least peak, then the first by name."""
     return min(
         candidates,
@@ -594,11 +594,11 @@ def _reassign_out_of(
             immediate.append(a)
             continue
         targets, nsec = r.alternatives.get(("reassign-secondary", a.dpm), ((), 0))
-        free = [t for t in targets if not estate.comp.get(t, frozenset({t})) & others]
+        free = [t for t in targets if t not in others]  # `others` is whole components
         if not free:
             return None
         _shift(loads, delta, {a.to: nsec}, -1)
-        t = _least_peak(free, lambda t, n=nsec: {t: n}, loads)
+        t = _least_loaded(free, lambda t, n=nsec: {t: n}, loads)
         _shift(loads, delta, {t: nsec}, +1)
         immediate.append(reassign_action(a.dpm, a.from_, t))
     return replace(r, immediate=tuple(immediate), delta={d: k for d, k in delta.items() if k})
@@ -615,9 +615,11 @@ def _move_out_of(
         return r
     protectors = estate.topology.protectors
 
+    def protector(m: str) -> str | None:
+        return protectors[m][0] if protectors.get(m) else None
+
     def held(m: str, k_target: int, k_protector: int) -> dict:
-        protector = protectors[m][0] if protectors.get(m) else None
-        return {m: k_target, protector: k_protector} if protector else {m: k_target}
+        return {m: k_target, protector(m): k_protector} if protector(m) else {m: k_target}
 
     delta = dict(r.delta)
     immediate = []
@@ -631,10 +633,9 @@ def _move_out_of(
             return None
         _, k_target, k_protector, secondary = alternative
         _shift(loads, delta, held(a.to, k_target, k_protector), -1)
-        m = _least_peak(free, lambda m, t=k_target, p=k_protector: held(m, t, p), loads)
+        m = _least_loaded(free, lambda m, t=k_target, p=k_protector: held(m, t, p), loads)
         _shift(loads, delta, held(m, k_target, k_protector), +1)
-        protector = protectors[m][0] if protectors.get(m) else None
-        up = protector if protector not in r.failed else None
+        up = protector(m) if protector(m) not in r.failed else None
         immediate.append(
             move_action(a.server, a.from_, m, a.datasources, a.protection_groups, secondary, up)
         )

@@ -868,7 +868,7 @@ class _Problem:
 
     # -- the optimization problem ------------------------------------------------------------
     def build(self, expand: bool = True):
-        """Variables, constraints and cost terms; returns (constraints, variables, costs).
+        """Variables, constraints and cost terms; returns (variables, costs).
 
         The constraints are SMT-LIB text (`variables["smt"]`, loaded with the rule Booleans'
         definitions: writing text is many times faster than building terms through the Python
@@ -1020,8 +1020,7 @@ class _Problem:
             old = [x for x in self.state.protectors[y]]
             restored = disj([*choice, *(f"(or {now[x]} {fin_[x]})" for x in old if x in rb_now)])
             nsec = self._secondary_count(y)
-            if restored != "true":
-                cost["secondary_lost"].append(f"(ite {restored} 0 {nsec})")
+            cost["secondary_lost"].append(f"(ite {restored} 0 {nsec})")
             for ti, t in enumerate(legal if expand else ()):
                 load_terms.setdefault(t, []).append(f"(ite reassign!{yi}!{ti} {nsec} 0)")
         # secondary lost through failed secondaries with no reassign option at all
@@ -1063,7 +1062,7 @@ class _Problem:
             "reassign_targets": {y: [t for t, _ in ts] for y, ts in reassign_candidates.items()},
             "smt": "\n".join([*declared, *lines]),
         }
-        return [], variables, costs
+        return variables, costs
 
     def _held(self, g: _Group, final: ProtectedServer) -> dict[str, int]:
         """What each DPM server holds, as primary or secondary, of one of the group's servers'
@@ -1284,7 +1283,8 @@ class _Problem:
         return self._solve(top, timeout, expand=expand)
 
     def _solve(self, top: int, timeout: float | None, expand: bool) -> tuple[list[Plan], bool]:
-        cons, variables, costs = self.build(expand)
+        variables, costs = self.build(expand)
+        cons: list[z3.BoolRef] = []  # the problem is the text; these come on top of it
         definitions = self.legal.grounder.definitions(variables["used"]) + "\n" + variables["smt"]
         self.used_definitions = definitions
         decision = [
