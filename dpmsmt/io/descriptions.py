@@ -214,7 +214,7 @@ PROPERTIES: dict[str, dict[str, str]] = {
         ),
         "reason": "Why the finding is accepted. Required.",
         "expires": (
-            "An ISO date (YYYY-MM-DD, in quotes in YAML) after which the waiver no longer "
+            "An ISO date (YYYY-MM-DD) after which the waiver no longer "
             "applies; the finding then counts again and WAIVER-EXPIRED says so."
         ),
     },
