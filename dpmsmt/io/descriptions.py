@@ -6,17 +6,18 @@ schema and the documentation cannot say different things. `tests/test_docs.py` f
 property of the schema has no text here, when a text names a key the schema does not have, and
 when docs/format.md is not the generated one.
 
-To add a key to the format: add the field to its model in `schema.py`, its text below (under the
-model's class name, keyed by the key as written in files), a default in words in `DEFAULTS` when
-the default depends on other keys, then regenerate docs/format.md (`python -m
-dpmsmt.render.format_doc --write`). A new model needs an entry in `MODELS` too.
+To add a key to the format: add the field to its model in `schema.py`; its text below (under the
+model's class name, keyed by the key as written in files); a default in words in `DEFAULTS` when
+the default depends on other keys, and a type in words in `TYPES` when the value is a name; then
+regenerate docs/format.md (`python -m dpmsmt.render.format_doc --write`). A new model needs an
+entry in `MODELS` too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEFAULTS", "MODELS", "PROPERTIES", "describe", "missing", "unknown"]
+__all__ = ["DEFAULTS", "MODELS", "PROPERTIES", "TYPES", "describe", "missing", "unknown"]
 
 # Model class name -> (section title in docs/format.md, what one such mapping is).
 MODELS: dict[str, tuple[str, str]] = {
@@ -234,6 +235,28 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "DataSourceDoc": {"primary": "the computer's `agent` (required when `agent` is a list)"},
 }
 
+# Model class name -> key -> the type in words for docs/format.md, where the schema's type
+# ("string") would hide that the value is a name to be defined elsewhere in the file.
+TYPES: dict[str, dict[str, str]] = {
+    "DpmServerDoc": {
+        "protects": "list of DPM server names",
+        "knows": "list of DPM server names",
+        "tape_library": "tape library name or null",
+    },
+    "InactiveDoc": {"datasource": "data source id", "from": "DPM server name or null"},
+    "ServerDoc": {"agent": "DPM server name, list of DPM server names, or null"},
+    "DataSourceDoc": {
+        "primary": "DPM server name or null",
+        "secondary": "DPM server name or null",
+        "switched_from": "DPM server name or null",
+    },
+    "WaiverDoc": {
+        "rule": "rule id",
+        "target": "name or data source id, or null",
+        "expires": "date (YYYY-MM-DD) or null",
+    },
+}
+
 _LEFT_OUT = ("expect",)  # top-level keys of dpmsmt's own example files, not for users
 
 
@@ -272,7 +295,7 @@ def unknown(schema: dict[str, Any]) -> list[str]:
     """`Model.key` of every text here that describes nothing in the schema (a stale text)."""
     present = {name: set(model.get("properties", {})) for name, model in _models(schema)}
     out = [name for name in MODELS if name not in present]
-    for table in (PROPERTIES, DEFAULTS):
+    for table in (PROPERTIES, DEFAULTS, TYPES):
         for name, texts in table.items():
             out += [f"{name}.{k}" for k in texts if k not in present.get(name, set())]
     return sorted(set(out))

@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Any
 
-from dpmsmt.io.descriptions import DEFAULTS, MODELS, PROPERTIES
+from dpmsmt.io.descriptions import DEFAULTS, MODELS, PROPERTIES, TYPES
 from dpmsmt.io.schema import schema
 
 __all__ = ["BEGIN", "END", "key_tables", "regenerate"]
@@ -43,8 +43,9 @@ def type_text(prop: dict[str, Any]) -> str:
         return _ref(prop["$ref"])
     if "anyOf" in prop:
         kinds = [type_text(p) for p in prop["anyOf"] if p.get("type") != "null"]
-        nullable = len(kinds) < len(prop["anyOf"])
-        return " or ".join(kinds) + (" or null" if nullable else "")
+        text = " or ".join(kinds)
+        nullable = len(kinds) < len(prop["anyOf"]) and not text.endswith(" or null")
+        return text + (" or null" if nullable else "")
     if "const" in prop:
         return f"`{prop['const']}`"
     if "enum" in prop:
@@ -87,7 +88,8 @@ def _table(model: str, definition: dict[str, Any]) -> list[str]:
     for key, prop in props.items():
         meaning = PROPERTIES.get(model, {}).get(key, "")
         default = default_text(model, key, prop, key in required)
-        out.append(f"| `{key}` | {type_text(prop)} | {default} | {meaning} |")
+        kind = TYPES.get(model, {}).get(key) or type_text(prop)
+        out.append(f"| `{key}` | {kind} | {default} | {meaning} |")
     return [*out, ""]
 
 
