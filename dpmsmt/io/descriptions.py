@@ -83,9 +83,7 @@ PROPERTIES: dict[str, dict[str, str]] = {
         "dpm_servers": (
             "The DPM and MABS servers, keyed by name. Required; may be empty (`{}` or null)."
         ),
-        "servers": (
-            "The protected computers, keyed by name. A name may not also be a DPM server."
-        ),
+        "servers": ("The protected computers, keyed by name. A name may not also be a DPM server."),
         "tape_libraries": "Tape libraries that DPM servers share, keyed by name.",
         "waivers": "Findings accepted on purpose, each with a reason.",
     },
@@ -130,8 +128,7 @@ PROPERTIES: dict[str, dict[str, str]] = {
             "not know."
         ),
         "inactive": (
-            "Data sources whose replica and recovery points it still holds but no longer "
-            "protects."
+            "Data sources whose replica and recovery points it still holds but no longer protects."
         ),
         "tape_library": "The tape library (a name under `tape_libraries`) it shares.",
     },
@@ -152,8 +149,7 @@ PROPERTIES: dict[str, dict[str, str]] = {
     },
     "InactiveDoc": {
         "datasource": (
-            "The data source id, `SERVER/NAME`. It may name a data source the file no longer "
-            "has."
+            "The data source id, `SERVER/NAME`. It may name a data source the file no longer has."
         ),
         "from": (
             "The primary whose replica it held as a secondary; null when it was the data "
