@@ -1,7 +1,8 @@
 """The key tables of docs/format.md, generated from the JSON Schema and its descriptions.
 
-Types and defaults come from the pydantic models (`schema.py`), meanings from
-`descriptions.py`, so the tables say what the reader accepts. The rest of docs/format.md
+Types and defaults come from the pydantic models (`schema.py`), meanings from the descriptions
+that `dpmsmt schema` gives (`descriptions.py`), so the tables say what the reader accepts and
+what an editor shows on hover. The rest of docs/format.md
 (examples, reading rules) is written by hand around the generated block.
 
     python -m dpmsmt.render.format_doc --write [docs/format.md]   # regenerate the block
@@ -14,7 +15,7 @@ import re
 import sys
 from typing import Any
 
-from dpmsmt.io.descriptions import DEFAULTS, MODELS, PROPERTIES, TYPES
+from dpmsmt.io.descriptions import DEFAULTS, MODELS, TYPES
 from dpmsmt.io.schema import schema
 
 __all__ = ["BEGIN", "END", "key_tables", "regenerate"]
@@ -76,7 +77,8 @@ def default_text(model: str, key: str, prop: dict[str, Any], required: bool) -> 
 
 
 def _table(model: str, definition: dict[str, Any]) -> list[str]:
-    title, about = MODELS.get(model, (model, ""))
+    title = _title(model)
+    about = " ".join(definition.get("description", "").split())
     out = [f"### {title}", ""]
     if about:
         out += [about, ""]
@@ -86,7 +88,7 @@ def _table(model: str, definition: dict[str, Any]) -> list[str]:
     required = set(definition.get("required", ()))
     out += ["| key | type | default | meaning |", "|---|---|---|---|"]
     for key, prop in props.items():
-        meaning = PROPERTIES.get(model, {}).get(key, "")
+        meaning = " ".join(prop.get("description", "").split()).replace("|", "\\|")
         default = default_text(model, key, prop, key in required)
         kind = TYPES.get(model, {}).get(key) or type_text(prop)
         out.append(f"| `{key}` | {kind} | {default} | {meaning} |")
