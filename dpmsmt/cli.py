@@ -297,11 +297,36 @@ class PlanFormat(StrEnum):
     text = "text"
     json = "json"
     yaml = "yaml"
+    ps1 = "ps1"
 
 
-def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool) -> str:
+def _runbook_plan(plans, plan: int, what: str, fmt: PlanFormat, *, optimal: bool) -> None:
+    """`--plan N` names the plan `--format ps1` writes: out of range is exit 2; no plan at all
+    is the answer "no" (exit 1, or 3 when the solver gave up), with nothing written."""
+    if fmt is not PlanFormat.ps1:
+        return
+    if not plans:
+        sys.stderr.write(f"dpmsmt: no {what} found: no runbook written\n")
+        raise typer.Exit(1 if optimal else 3)
+    if not 1 <= plan <= len(plans):
+        count = f"is 1 {what}" if len(plans) == 1 else f"are {len(plans)} {what}s"
+        raise Fatal(f"--plan {plan}: there {count}")
+
+
+def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool, plan=1, topology=None) -> str:
     from dpmsmt.render import plans
 
+    if fmt is PlanFormat.ps1:
+        from dpmsmt.render.ps1 import render_ps1
+
+        return render_ps1(
+            suggestion.plans[plan - 1],
+            topology,
+            plans=len(suggestion.plans),
+            failed=suggestion.failed,
+            removed=suggestion.removed,
+            optimal=suggestion.optimal,
+        )
     if fmt is PlanFormat.text:
         return plans.render_text(suggestion, color=color)
     if fmt is PlanFormat.json:
@@ -345,6 +370,7 @@ def suggest_move(
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
+    plan: Annotated[int, typer.Option("--plan", help="The plan --format ps1 writes.")] = 1,
     timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
 ) -> None:
@@ -376,10 +402,13 @@ def suggest_move(
         raise Fatal(str(e.args[0])) from None
     if not suggestion.failed and not suggestion.removed:
         raise Fatal(f"{file}: no DPM server is failed or removed; name one with --fail NAME")
+    _runbook_plan(suggestion.plans, plan, "plan", format, optimal=suggestion.optimal)
     _finish_plans(
         suggestion.plans,
         "plan",
-        lambda color: render_suggestion(suggestion, format, color=color),
+        lambda color: render_suggestion(
+            suggestion, format, color=color, plan=plan, topology=topology
+        ),
         apply=apply,
         output=output,
         no_color=no_color,
@@ -417,9 +446,19 @@ def _finish_plans(plans, what: str, render, *, apply, output, no_color, optimal,
     raise typer.Exit(0 if complete else 1)
 
 
-def render_design(result, fmt: PlanFormat, *, color: bool) -> str:
+def render_design(result, fmt: PlanFormat, *, color: bool, plan=1, topology=None) -> str:
     from dpmsmt.render import design as design_render
 
+    if fmt is PlanFormat.ps1:
+        from dpmsmt.render.ps1 import render_ps1
+
+        return render_ps1(
+            result.designs[plan - 1],
+            topology,
+            command="design",
+            plans=len(result.designs),
+            optimal=result.optimal,
+        )
     if fmt is PlanFormat.text:
         return design_render.render_text(result, color=color)
     if fmt is PlanFormat.json:
@@ -455,6 +494,7 @@ def design_command(
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
+    plan: Annotated[int, typer.Option("--plan", help="The design --format ps1 writes.")] = 1,
     timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
     profile: Annotated[
         str | None, typer.Option(help="Override the file's profile (strict, 2012 … 2025).")
@@ -484,10 +524,11 @@ def design_command(
         )
     except DesignError as e:
         raise Fatal(str(e)) from None
+    _runbook_plan(result.designs, plan, "design", format, optimal=result.optimal)
     _finish_plans(
         result.designs,
         "design",
-        lambda color: render_design(result, format, color=color),
+        lambda color: render_design(result, format, color=color, plan=plan, topology=topology),
         apply=apply,
         output=output,
         no_color=no_color,
