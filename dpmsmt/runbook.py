@@ -490,12 +490,7 @@ class _Builder:
         return tuple(out)
 
     def _datasources_step(self, key: str, dpm: str, computer: str, names, summary: str) -> Step:
-        return Step(
-            STEP_KINDS[key],
-            on=dpm,
-            summary=summary,
-            arguments=(("Dpm", dpm), ("Computer", computer), ("Names", tuple(names))),
-        )
+        return command(key, dpm, summary, Dpm=dpm, Computer=computer, Names=tuple(names))
 
     # -- actions ------------------------------------------------------------------------------
     def _switch(self, a: Action, start, end) -> list[Step]:
@@ -511,14 +506,12 @@ class _Builder:
                 f"switch protection of {server}'s data sources ({', '.join(names)}) from {p} to "
                 f"{s}, in {groups}",
             ),
-            Step(
-                STEP_KINDS["accept-agent"],
-                on=s,
-                summary=f"accept ownership of {server}'s protection agent on {s}",
-                instructions=(
-                    f"In the DPM console of {s}, answer the protection agent alert for {server} "
-                    f"so that its agent works for {s}.",
-                ),
+            manual(
+                "accept-agent",
+                s,
+                f"accept ownership of {server}'s protection agent on {s}",
+                f"In the DPM console of {s}, answer the protection agent alert for {server} "
+                f"so that its agent works for {s}.",
             ),
             self._datasources_step(
                 "consistency-check",
@@ -527,10 +520,10 @@ class _Builder:
                 names,
                 f"consistency check of {server}'s switched data sources on {s}",
             ),
-            Step(
-                STEP_KINDS["no-secondary"],
-                on=s,
-                summary=f"{server} has no secondary protection while it is switched to {s}",
+            note(
+                "no-secondary",
+                s,
+                f"{server} has no secondary protection while it is switched to {s}",
             ),
         ]
 
@@ -538,33 +531,27 @@ class _Builder:
         server, s, p = a.server, a.from_, a.to
         names = self.names(a)
         return [
-            Step(
-                STEP_KINDS["take-ownership"],
-                on=p,
-                summary=f"take ownership of {server}'s protection agent on {p}",
-                instructions=(
-                    f"In the DPM console of {p}, answer the 'Agent Ownership Required' alert for "
-                    f"{server} with Take Ownership.",
-                ),
+            manual(
+                "take-ownership",
+                p,
+                f"take ownership of {server}'s protection agent on {p}",
+                f"In the DPM console of {p}, answer the 'Agent Ownership Required' alert for "
+                f"{server} with Take Ownership.",
             ),
-            Step(
-                STEP_KINDS["modify-protection-group"],
-                on=p,
-                summary=f"protect {server}'s data sources on {p} again",
-                instructions=(
-                    f"On {p}, add {server}'s data sources ({', '.join(names)}) to a protection "
-                    "group (Get-DPMModifiableProtectionGroup, Add-DPMChildDatasource, "
-                    "Set-DPMProtectionGroup, or the console).",
-                ),
+            manual(
+                "modify-protection-group",
+                p,
+                f"protect {server}'s data sources on {p} again",
+                f"On {p}, add {server}'s data sources ({', '.join(names)}) to a protection "
+                "group (Get-DPMModifiableProtectionGroup, Add-DPMChildDatasource, "
+                "Set-DPMProtectionGroup, or the console).",
             ),
-            Step(
-                STEP_KINDS["modify-protection-group"],
-                on=s,
-                summary=f"protect {p}'s replicas of {server}'s data sources on {s}",
-                instructions=(
-                    f"On {s}, add {p}'s replicas of {server}'s data sources to a protection group "
-                    "(secondary protection).",
-                ),
+            manual(
+                "modify-protection-group",
+                s,
+                f"protect {p}'s replicas of {server}'s data sources on {s}",
+                f"On {s}, add {p}'s replicas of {server}'s data sources to a protection group "
+                "(secondary protection).",
             ),
             self._datasources_step(
                 "consistency-check",
@@ -588,15 +575,13 @@ class _Builder:
         failure = d.failure or Failure()
         protectors = self.topology.protectors.get(p, ())
         steps = [
-            Step(
-                STEP_KINDS["reinstall"],
-                on=p,
-                summary=f"reinstall Windows and DPM {d.version} on a server named {p}",
-                instructions=(
-                    f"Reinstall Windows on a server named {p} (the same computer name).",
-                    f"Install DPM {d.version} on it: the same build and update rollup as the "
-                    "database backup.",
-                ),
+            manual(
+                "reinstall",
+                p,
+                f"reinstall Windows and DPM {d.version} on a server named {p}",
+                f"Reinstall Windows on a server named {p} (the same computer name).",
+                f"Install DPM {d.version} on it: the same build and update rollup as the "
+                "database backup.",
             )
         ]
         if failure.database != "intact":
@@ -606,80 +591,49 @@ class _Builder:
                 "none": "wherever a copy exists (the estate records no backup)",
             }.get(backup, backup)
             steps.append(
-                Step(
-                    STEP_KINDS["recover-database-backup"],
-                    on=p,
-                    summary=f"recover the backup of {p}'s DPM database from {source}",
-                    instructions=(
-                        f"Recover the newest backup of {p}'s DPM database from {source} to a "
-                        f"folder {p} can read, and note the path of the .bak or .mdf file.",
-                    ),
+                manual(
+                    "recover-database-backup",
+                    p,
+                    f"recover the backup of {p}'s DPM database from {source}",
+                    f"Recover the newest backup of {p}'s DPM database from {source} to a "
+                    f"folder {p} can read, and note the path of the .bak or .mdf file.",
                 )
             )
             if d.database.sql == "remote":
                 steps.append(
-                    Step(
-                        STEP_KINDS["restore-database-remote-sql"],
-                        on=p,
-                        summary=f"restore {p}'s DPM database on its remote SQL Server",
-                        instructions=(
-                            f"On {p}, run DpmSync -RestoreDb -DbLoc <path> -InstanceName "
-                            "<server\\instance> with the instance that holds its DPM database.",
-                        ),
+                    manual(
+                        "restore-database-remote-sql",
+                        p,
+                        f"restore {p}'s DPM database on its remote SQL Server",
+                        f"On {p}, run DpmSync -RestoreDb -DbLoc <path> -InstanceName "
+                        "<server\\instance> with the instance that holds its DPM database.",
                     )
                 )
             else:
-                steps.append(
-                    Step(
-                        STEP_KINDS["dpmsync-restore"],
-                        on=p,
-                        summary=f"restore {p}'s DPM database",
-                        arguments=(("Dpm", p),),
-                    )
-                )
-        steps.append(
-            Step(
-                STEP_KINDS["dpmsync-sync"],
-                on=p,
-                summary=f"synchronize {p}'s DPM database",
-                arguments=(("Dpm", p),),
-            )
-        )
+                steps.append(command("dpmsync-restore", p, f"restore {p}'s DPM database", Dpm=p))
+        steps.append(command("dpmsync-sync", p, f"synchronize {p}'s DPM database", Dpm=p))
         if failure.storage == "lost":
             steps.append(
-                Step(
-                    STEP_KINDS["dpmsync-reallocate"],
-                    on=p,
-                    summary=f"allocate new replica volumes on {p}",
-                    arguments=(("Dpm", p),),
-                )
+                command("dpmsync-reallocate", p, f"allocate new replica volumes on {p}", Dpm=p)
             )
             source = ", ".join(protectors) or "tape"
             steps.append(
-                Step(
-                    STEP_KINDS["recreate-replicas"],
-                    on=p,
-                    summary=f"re-create {p}'s replicas from {source}",
-                    instructions=(
-                        f"Re-create each replica of {p} from {source} (Restore to replica).",
-                    ),
+                manual(
+                    "recreate-replicas",
+                    p,
+                    f"re-create {p}'s replicas from {source}",
+                    f"Re-create each replica of {p} from {source} (Restore to replica).",
                 )
             )
         for computer in _staying(start, end, p):
             steps.append(
-                Step(
-                    STEP_KINDS["set-dpm-server"],
-                    on=computer,
-                    summary=f"point {computer}'s protection agent at {p}",
-                    arguments=(("Dpm", p),),
+                command(
+                    "set-dpm-server", computer, f"point {computer}'s protection agent at {p}", Dpm=p
                 )
             )
         steps.append(
-            Step(
-                STEP_KINDS["consistency-check-all"],
-                on=p,
-                summary=f"consistency check of every data source on {p}",
-                arguments=(("Dpm", p),),
+            command(
+                "consistency-check-all", p, f"consistency check of every data source on {p}", Dpm=p
             )
         )
         return steps
@@ -691,68 +645,55 @@ class _Builder:
         if a.action == "new-dpm" and self.install_once(n):
             secondary = self.topology.protectors.get(p, ())
             steps.append(
-                Step(
-                    STEP_KINDS["install-dpm-server"],
-                    on=n,
-                    summary=f"install a new DPM server {n} (DPM {a.version})",
-                    instructions=(
-                        f"Install Windows and DPM {a.version} on a new server named {n}"
-                        + (
-                            f", one that {', '.join(secondary)} does not know about."
-                            if secondary
-                            else "."
-                        ),
+                manual(
+                    "install-dpm-server",
+                    n,
+                    f"install a new DPM server {n} (DPM {a.version})",
+                    f"Install Windows and DPM {a.version} on a new server named {n}"
+                    + (
+                        f", one that {', '.join(secondary)} does not know about."
+                        if secondary
+                        else ".",
                     ),
                 )
             )
         steps.append(
-            Step(
-                STEP_KINDS["set-dpm-server"],
-                on=server,
-                summary=f"point {server}'s protection agent at {n}",
-                arguments=(("Dpm", n),),
+            command("set-dpm-server", server, f"point {server}'s protection agent at {n}", Dpm=n)
+        )
+        steps.append(
+            manual(
+                "install-agent",
+                n,
+                f"attach {server}'s protection agent to {n}",
+                f"On {n}, attach the protection agent of {server} (or install it from {n}).",
             )
         )
         steps.append(
-            Step(
-                STEP_KINDS["install-agent"],
-                on=n,
-                summary=f"attach {server}'s protection agent to {n}",
-                instructions=(
-                    f"On {n}, attach the protection agent of {server} (or install it from {n}).",
-                ),
-            )
-        )
-        steps.append(
-            Step(
-                STEP_KINDS["modify-protection-group"],
-                on=n,
-                summary=f"protect {server}'s data sources on {n}",
-                instructions=(
-                    f"On {n}, add {server}'s data sources ({', '.join(names)}) to a protection "
-                    "group and run the initial replication.",
-                ),
+            manual(
+                "modify-protection-group",
+                n,
+                f"protect {server}'s data sources on {n}",
+                f"On {n}, add {server}'s data sources ({', '.join(names)}) to a protection "
+                "group and run the initial replication.",
             )
         )
         protector = _up_protector(end, n)
         if protector and a.action == "move":
             steps.append(
-                Step(
-                    STEP_KINDS["modify-protection-group"],
-                    on=protector,
-                    summary=f"protect {n}'s replicas of {server}'s data sources on {protector}",
-                    instructions=(
-                        f"On {protector}, add {n}'s replicas of {server}'s data sources to its "
-                        "secondary protection group.",
-                    ),
+                manual(
+                    "modify-protection-group",
+                    protector,
+                    f"protect {n}'s replicas of {server}'s data sources on {protector}",
+                    f"On {protector}, add {n}'s replicas of {server}'s data sources to its "
+                    "secondary protection group.",
                 )
             )
         old = [p, *[ds.secondary for ds in _datasources(start, server, p) if ds.secondary]]
         steps.append(
-            Step(
-                STEP_KINDS["old-recovery-points"],
-                on=n,
-                summary=f"the old recovery points of {server} stay on {' and '.join(dict.fromkeys(old))}",
+            note(
+                "old-recovery-points",
+                n,
+                f"the old recovery points of {server} stay on {' and '.join(dict.fromkeys(old))}",
             )
         )
         return steps
@@ -762,22 +703,20 @@ class _Builder:
         steps = []
         if a.version is not None and t not in self.topology.dpm_servers and self.install_once(t):
             steps.append(
-                Step(
-                    STEP_KINDS["install-dpm-server"],
-                    on=t,
-                    summary=f"install a new DPM server {t} (DPM {a.version})",
-                    instructions=(
-                        f"Install Windows and DPM {a.version} on a new server named {t}: the "
-                        f"build of {y}, on the operating system of {y}.",
-                    ),
+                manual(
+                    "install-dpm-server",
+                    t,
+                    f"install a new DPM server {t} (DPM {a.version})",
+                    f"Install Windows and DPM {a.version} on a new server named {t}: the "
+                    f"build of {y}, on the operating system of {y}.",
                 )
             )
         steps.append(
-            Step(
-                STEP_KINDS["install-agent"],
-                on=t,
-                summary=f"install {t}'s protection agent on {y}",
-                instructions=(f"From {t}, install the DPM protection agent on {y}.",),
+            manual(
+                "install-agent",
+                t,
+                f"install {t}'s protection agent on {y}",
+                f"From {t}, install the DPM protection agent on {y}.",
             )
         )
         d = self.topology.dpm_servers.get(y)
@@ -793,36 +732,27 @@ class _Builder:
             if k in scope
         ]
         steps.append(
-            Step(
-                STEP_KINDS["modify-protection-group"],
-                on=t,
-                summary=f"protect {y} on {t}",
-                instructions=(
-                    f"On {t}, create a protection group for {y}'s {', '.join(what) or 'data'}.",
-                ),
+            manual(
+                "modify-protection-group",
+                t,
+                f"protect {y} on {t}",
+                f"On {t}, create a protection group for {y}'s {', '.join(what) or 'data'}.",
             )
         )
         if "database" in scope:
             if d is not None and d.database.sql == "remote":
                 steps.append(
-                    Step(
-                        STEP_KINDS["start-sql-writer-remote"],
-                        on=y,
-                        summary=f"start the SQL Server VSS Writer on {y}'s SQL Server",
-                        instructions=(
-                            f"On the SQL Server that holds {y}'s DPM database, set the SQLWriter "
-                            "service to start automatically and start it.",
-                        ),
+                    manual(
+                        "start-sql-writer-remote",
+                        y,
+                        f"start the SQL Server VSS Writer on {y}'s SQL Server",
+                        f"On the SQL Server that holds {y}'s DPM database, set the SQLWriter "
+                        "service to start automatically and start it.",
                     )
                 )
             else:
                 steps.append(
-                    Step(
-                        STEP_KINDS["start-sql-writer"],
-                        on=y,
-                        summary=f"start the SQL Server VSS Writer on {y}",
-                        arguments=(("Dpm", y),),
-                    )
+                    command("start-sql-writer", y, f"start the SQL Server VSS Writer on {y}", Dpm=y)
                 )
         for computer, names in _by_computer(self.topology, a.datasources):
             steps.append(
@@ -835,6 +765,20 @@ class _Builder:
                 )
             )
         return steps
+
+
+def manual(key: str, on: str, summary: str, *instructions: str) -> Step:
+    """A step with no command: its instructions, then a pause until the administrator is done."""
+    return Step(STEP_KINDS[key], on=on, summary=summary, instructions=instructions)
+
+
+def command(key: str, on: str, summary: str, **arguments: str | tuple[str, ...]) -> Step:
+    """A command step, with the values its PowerShell reads from `$A`."""
+    return Step(STEP_KINDS[key], on=on, summary=summary, arguments=tuple(arguments.items()))
+
+
+def note(key: str, on: str, summary: str) -> Step:
+    return Step(STEP_KINDS[key], on=on, summary=summary)
 
 
 def _at_failure(topology: Topology, failed: Iterable[str], removed: Iterable[str]) -> Topology:
