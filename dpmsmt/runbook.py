@@ -653,7 +653,7 @@ class _Builder:
                     + (
                         f", one that {', '.join(secondary)} does not know about."
                         if secondary
-                        else ".",
+                        else "."
                     ),
                 )
             )
