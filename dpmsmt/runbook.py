@@ -60,6 +60,14 @@ if ($found.Count -ne @($A.Names).Count) {
 }
 """
 
+_FOUND_BY = (
+    "Data sources are found by the protected computer's short name (the `Computer` or "
+    "`ProductionServerName` property of what Get-DPMDatasource returns) and their `Name`: "
+    "property names seen in Microsoft's samples and in public scripts, not in a reference page. "
+    "If it does not find exactly the expected data sources, the step "
+    "stops the runbook."
+)
+
 _NATIVE_CHECK = (
     "if ($LASTEXITCODE -ne 0) {{ throw ('{what} failed with exit code {{0}}' -f $LASTEXITCODE) }}\n"
 )
@@ -93,7 +101,7 @@ STEP_KINDS: dict[str, StepKind] = _kinds(
         source=SRC_SWITCH,
         doc="Runs on the secondary DPM server: finds the protected computer's data sources in its "
         "protection groups and switches their protection to it, one call per protection group. "
-        "The replicas are inconsistent until the consistency check that follows.",
+        "The replicas are inconsistent until the consistency check that follows. " + _FOUND_BY,
         script=_FIND
         + """\
 foreach ($group in @($found | Group-Object -Property { $_.PG.FriendlyName })) {
@@ -110,7 +118,7 @@ foreach ($group in @($found | Group-Object -Property { $_.PG.FriendlyName })) {
         source=SRC_CONSISTENCY,
         doc="Runs on the DPM server that now holds the data sources (or their replicas) and starts "
         "a consistency check on each: after a switch, a switch back or a new secondary the "
-        "replicas are inconsistent until it runs.",
+        "replicas are inconsistent until it runs. " + _FOUND_BY,
         script=_FIND
         + """\
 foreach ($item in $found) {
@@ -736,7 +744,7 @@ class _Builder:
                 "modify-protection-group",
                 t,
                 f"protect {y} on {t}",
-                f"On {t}, create a protection group for {y}'s {', '.join(what) or 'data'}.",
+                f"On {t}, create a protection group for {y}'s {_listed(what) or 'data'}.",
             )
         )
         if "database" in scope:
@@ -827,6 +835,13 @@ def _by_computer(t: Topology, ids: Iterable[str]) -> list[tuple[str, tuple[str, 
         server, name = (ds.server, ds.name) if ds else ds_id.split("/", 1)
         out.setdefault(server, []).append(name)
     return [(k, tuple(v)) for k, v in out.items()]
+
+
+def _listed(items: Sequence[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return (
+        ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")
+    )
 
 
 def describe(a: Action) -> str:
