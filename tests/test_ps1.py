@@ -448,6 +448,22 @@ def test_storage_lost_reallocates_and_moves_point_the_agent():
         "set-dpm-server",
         "consistency-check-all",
     ]
+    check_runbook(render_ps1(rebuild, t), ["DPMA", "SRV1"])
+    intact = dpmsmt.loads(
+        SEED.replace(
+            'DPMA: {version: "4.2.1092.0"',
+            'DPMA: {status: failed, failure: {database: intact}, database: {sql: remote}, version: "4.2.1092.0"',
+        )
+    )
+    keys = [s.kind.key for s in build_runbook(rebuild, intact).steps]
+    assert "dpmsync-restore" not in keys and "recover-database-backup" not in keys
+    remote = dpmsmt.loads(
+        SEED.replace(
+            'DPMA: {version: "4.2.1092.0"', 'DPMA: {database: {sql: remote}, version: "4.2.1092.0"'
+        )
+    )
+    keys = [s.kind.key for s in build_runbook(rebuild, remote, failed=["DPMA"]).steps]
+    assert keys[:3] == ["reinstall", "recover-database-backup", "restore-database-remote-sql"]
     move = Plan(
         1,
         True,
