@@ -412,14 +412,17 @@ def build_runbook(
     plan,
     topology: Topology,
     *,
-    command: str = "suggest-move",
+    command: str | None = None,
     plans: int = 1,
     failed: Sequence[str] = (),
     removed: Sequence[str] = (),
     optimal: bool = True,
 ) -> Runbook:
     """The runbook of a suggest-move `Plan` or a design `Design`, for the estate `topology` (the
-    file as read; a failed server's `failure` defaults as suggest-move assumes it)."""
+    file as read; a failed server's `failure` defaults as suggest-move assumes it). `command`
+    is `suggest-move` or `design`; by default, that of the plan's type."""
+    if command is None:
+        command = "design" if hasattr(plan, "new_servers") else "suggest-move"
     builder = _Builder(_at_failure(topology, failed, removed), plan)
     if command == "design":
         actions = builder.phase(plan.actions, (), apply=False)

@@ -188,7 +188,9 @@ def test_every_design_runbook_parses(path):
     t = dpmsmt.load(str(path))
     result = design(t, allow_new=1, top=3, timeout=60)
     for d in result.designs:
-        check_runbook(render_ps1(d, t, command="design", plans=len(result.designs)))
+        text = render_ps1(d, t, plans=len(result.designs))  # the command follows the type
+        assert f"dpmsmt runbook: design plan {d.rank} of {len(result.designs)}" in text
+        check_runbook(text)
 
 
 # -- hostile names --------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def render_ps1(
     plan,
     topology: Topology,
     *,
-    command: str = "suggest-move",
+    command: str | None = None,
     plans: int = 1,
     failed: Sequence[str] = (),
     removed: Sequence[str] = (),
@@ -48,7 +48,8 @@ def render_ps1(
 ) -> str:
     """The runbook script of a suggest-move `Plan` or a design `Design` (pure: no I/O).
 
-    `topology` is the estate as read from the file; `failed`/`removed` are the servers
+    `topology` is the estate as read from the file; `command` (suggest-move or design) follows
+    the plan's type unless given; `failed`/`removed` are the servers
     suggest-move was told about (a `Suggestion` has them). With `bom`, the text starts with a
     byte order mark so that Windows PowerShell 5.1 reads it as UTF-8 (keep it when saving)."""
     book = build_runbook(
