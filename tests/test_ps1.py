@@ -491,7 +491,8 @@ def test_every_step_kind_names_its_source_and_command():
 
 
 def test_docs_are_generated_from_the_step_kinds():
-    assert (ROOT / "docs/runbook.md").read_text(encoding="utf-8") == reference_markdown() + "\n"
+    page = (ROOT / "docs/runbook.md").read_text(encoding="utf-8")
+    assert page == reference_markdown() + "\n", "run: python -m dpmsmt.runbook > docs/runbook.md"
 
 
 # -- the command line ----------------------------------------------------------------------------
