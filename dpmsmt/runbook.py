@@ -493,12 +493,9 @@ class _Builder:
 
     # -- names --------------------------------------------------------------------------------
     def names(self, a: Action) -> tuple[str, ...]:
-        """The data source names of the action's ids (an id splits at its first `/`)."""
-        out = []
-        for ds_id in a.datasources:
-            ds = self.topology.datasource_by_id.get(canon(ds_id))
-            out.append(ds.name if ds is not None else ds_id.partition("/")[2])
-        return tuple(out)
+        """The data source names of the action's ids (`SERVER/NAME`: server names have no
+        `/`, so an id splits at its first one)."""
+        return tuple(ds_id.partition("/")[2] for ds_id in a.datasources)
 
     def _datasources_step(self, key: str, dpm: str, computer: str, names, summary: str) -> Step:
         return command(key, dpm, summary, Dpm=dpm, Computer=computer, Names=tuple(names))
@@ -765,7 +762,7 @@ class _Builder:
                 steps.append(
                     command("start-sql-writer", y, f"start the SQL Server VSS Writer on {y}", Dpm=y)
                 )
-        for computer, names in _by_computer(self.topology, a.datasources):
+        for computer, names in _by_computer(a.datasources):
             steps.append(
                 self._datasources_step(
                     "consistency-check",
@@ -830,12 +827,11 @@ def _up_protector(t: Topology, n: str) -> str | None:
     return ups[0] if ups else None
 
 
-def _by_computer(t: Topology, ids: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
+def _by_computer(ids: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
     """Data source ids grouped by protected computer, in the order given."""
     out: dict[str, list[str]] = {}
     for ds_id in ids:
-        ds = t.datasource_by_id.get(canon(ds_id))
-        server, name = (ds.server, ds.name) if ds else ds_id.split("/", 1)
+        server, _, name = ds_id.partition("/")
         out.setdefault(server, []).append(name)
     return [(k, tuple(v)) for k, v in out.items()]
 
