@@ -17,6 +17,7 @@ UTF-8 letters (`ђ` is D1 92) would read as a quote (0x92 is ’ in Windows-1252
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from dpmsmt.model import Topology
@@ -153,14 +154,20 @@ def _help(book: Runbook) -> list[str]:
         "Management Shell on the DPM servers and PowerShell remoting are needed); a manual step,",
         "where no command exists, prints its instructions and waits until you type DONE.",
         "",
-        "Costs of the plan, in the order they rank plans (lower is better):",
+        "The plan, phase by phase (the actions in each, by kind):",
     ]
+    for i, phase in enumerate(book.phases, 1):
+        counts = Counter(a.action for a in phase.actions)
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "nothing"
+        lines.append(f"  {i}. {phase.key} ({phase.title}): {kinds}")
+    lines += ["", "Costs of the plan (lower is better):"]
     for key, value in book.cost:
         if _WORD.fullmatch(str(key)) and isinstance(value, int):
             lines.append(f"  {key}: {value}")
     if not book.optimal:
         lines.append("The solver's time limit was reached: the plan may not be the best.")
     lines += [
+        "",
         "What the plan loses, the servers it names and the estate file are in $Runbook below and",
         "are printed when the runbook starts: names from the topology appear only as quoted",
         "values, never in comments or as code.",
