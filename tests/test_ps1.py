@@ -388,6 +388,7 @@ def test_header_names_the_plan_its_costs_and_losses(seed_plans):
     assert text.startswith(
         BOM + "<#\n.SYNOPSIS\ndpmsmt runbook: suggest-move plan 2 of 3 (complete)."
     )
+    assert "\n  1. immediate (restore protection now): 1 switch\n" in text
     for key, value in plan.cost.items():
         assert f"\n  {key}: {value}\n" in text
     assert "    Failed      = @('DPM1')\n" in text
