@@ -596,6 +596,11 @@ class _Builder:
             backup = self.topology.db_backup(p)
             source = {
                 "secondary": f"its secondary {', '.join(protectors)}".strip(),
+                "azure": "Azure",
+                "own-pool": "its own storage pool",
+                "tape": "tape",
+                "share": "the share it backs its database up to",
+                "sql-native": "its native SQL Server backup",
                 "none": "wherever a copy exists (the estate records no backup)",
             }.get(backup, backup)
             steps.append(
