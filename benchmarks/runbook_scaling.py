@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         sizes = SIZES[args.sizes]
     else:
         sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
-    print("| estate (DPM x data sources) | actions | steps | script KiB | render s | suggest-move s |")
+    print(
+        "| estate (DPM x data sources) | actions | steps | script KiB | render s | suggest-move s |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for n_dpm, n_ds in sizes:
         r = measure(n_dpm, n_ds)
