@@ -622,22 +622,25 @@ def report(
         )
     except KeyError as e:
         raise Fatal(str(e.args[0])) from None
-    svg, note = _report_svg(model.dot)
+    svg, note = _report_svg(topology, model, previous)
     write_atomic(output, render_html(model, svg=svg, svg_note=note))
     sys.stderr.write(f"dpmsmt: wrote the report of {file} to {output}\n")
 
 
-def _report_svg(dot_text: str | None) -> tuple[str | None, str | None]:
-    """The picture for the report, or why there is none: without Graphviz the page still works."""
+def _report_svg(topology, model, previous) -> tuple[str | None, str | None]:
+    """The estate's picture (`graph --format svg`) for the report, or why there is none:
+    without Graphviz the page still works."""
     import shutil
 
-    if dot_text is None:
+    from dpmsmt.render.dot import render_dot
+
+    if not model.drawn:
         return None, None
     if shutil.which("dot") is None:
         why = "Graphviz's `dot` is not installed, so the picture is left out"
         return None, f"{why}; the table lists every DPM server."
     try:
-        return _graphviz_svg(dot_text), None
+        return _graphviz_svg(render_dot(topology, model.check, previous)), None
     except Fatal as e:
         return None, f"The picture is left out: {e}"
 

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from dpmsmt.actions import Action
 from dpmsmt.findings import Finding, Report, Severity, SolverGaveUp
 from dpmsmt.model import Topology, canon
 from dpmsmt.sources import SOURCES
@@ -147,17 +148,11 @@ class Step:
 
 
 @dataclass(frozen=True)
-class ActionView:
-    title: str
-    steps: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class PlanView:
     complete: bool
     cost: tuple[tuple[str, int], ...]
-    immediate: tuple[ActionView, ...]
-    final: tuple[ActionView, ...]
+    immediate: tuple[Action, ...]  # the renderer words them as suggest-move's text does
+    final: tuple[Action, ...]
     keeps: tuple[tuple[str, str | None, tuple[str, ...]], ...]  # (what, sentence, ids)
     loses: tuple[tuple[str, str | None, tuple[str, ...]], ...]
     unprotected: tuple[str, ...]
@@ -261,7 +256,7 @@ class ReportModel:
     baselined: int
     size: dict
     first: tuple[Step, ...]
-    dot: str | None  # the estate as Graphviz DOT, where it is small enough to draw
+    drawn: bool  # the estate is small enough for a picture (render/dot.py of `check`)
     graph_note: str | None  # why there is no picture
     dpms: tuple[DpmRow, ...]
     rules: tuple[RuleSection, ...]
@@ -269,7 +264,7 @@ class ReportModel:
     resilience: ResilienceView | None = None
     recovery: Recovery | None = None
     change: Change | None = None
-    notes: tuple[str, ...] = field(default=())
+    check: Report | None = field(default=None, compare=False, repr=False)  # for the picture
 
 
 # -- collecting -----------------------------------------------------------------------------------
@@ -305,7 +300,8 @@ def collect(
     dpms = _dpm_rows(topology, report)
     waivers = _waiver_rows(topology, report, today)
     rules = _rule_sections(topology, report)
-    dot, note = _picture(topology, report, before)
+    n = len(topology.dpm_servers)
+    note = None if n <= GRAPH_MAX_DPM else _too_large(n)
     return ReportModel(
         title=topology.name or topology.file,
         file=topology.file,
@@ -316,7 +312,7 @@ def collect(
         baselined=sum(f.baselined for f in report.findings),
         size=_size(topology),
         first=_first_steps(report, rules, waivers, recovery, res, topology),
-        dot=dot,
+        drawn=note is None,
         graph_note=note,
         dpms=dpms,
         rules=rules,
@@ -324,6 +320,7 @@ def collect(
         resilience=res,
         recovery=recovery,
         change=_change(before, topology, report) if before is not None else None,
+        check=report,
     )
 
 
@@ -533,16 +530,11 @@ def _dpm_rows(topology: Topology, report: Report) -> tuple[DpmRow, ...]:
     return tuple(rows)
 
 
-def _picture(topology: Topology, report: Report, before: Topology | None):
-    n = len(topology.dpm_servers)
-    if n > GRAPH_MAX_DPM:
-        return None, (
-            f"The estate has {n} DPM servers: the picture is drawn up to {GRAPH_MAX_DPM}. "
-            "The table below lists every DPM server; open one for its protected servers."
-        )
-    from dpmsmt.render.dot import render_dot
-
-    return render_dot(topology, report, before), None
+def _too_large(n: int) -> str:
+    return (
+        f"The estate has {n} DPM servers: the picture is drawn up to {GRAPH_MAX_DPM}. "
+        "The table below lists every DPM server; open one for its protected servers."
+    )
 
 
 # -- waivers --------------------------------------------------------------------------------------
@@ -594,13 +586,6 @@ def _recovery(topology, fail, timeout, runbook_script) -> Recovery | None:
     )
 
 
-def describe(a) -> str:
-    """One line for an action (the words of suggest-move's text output)."""
-    from dpmsmt.render.plans import _describe
-
-    return _describe(a)
-
-
 def _plan_view(p) -> PlanView:
     def items(d: dict) -> tuple[tuple[str, str | None, tuple[str, ...]], ...]:
         """(what, a sentence, or None and the data source ids) of a keeps/loses record."""
@@ -617,8 +602,8 @@ def _plan_view(p) -> PlanView:
     return PlanView(
         complete=p.complete,
         cost=tuple((k.replace("_", " "), v) for k, v in p.cost.items()),
-        immediate=tuple(ActionView(describe(a), a.steps) for a in p.immediate),
-        final=tuple(ActionView(describe(a), a.steps) for a in p.final),
+        immediate=p.immediate,
+        final=p.final,
         keeps=items(p.keeps),
         loses=items(p.loses),
         unprotected=tuple(p.unprotected),

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 import dpmsmt
+from dpmsmt.render.plans import _describe
 from dpmsmt.report import EXPIRING_DAYS, ReportModel
 
 __all__ = ["PALETTE", "contrast", "inline_svg", "render_html"]
@@ -121,12 +122,13 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["plural"] = lambda n, word: f"{n} {word}{'s' * (n != 1)}"
+    env.filters["describe"] = _describe  # an action in the words of suggest-move's text
     return env
 
 
 def render_html(model: ReportModel, *, svg: str | None = None, svg_note: str | None = None) -> str:
-    """The page. `svg`: Graphviz's SVG of `model.dot` (the CLI runs `dot`); `svg_note`: why
-    there is none (Graphviz missing or failed), shown in its place."""
+    """The page. `svg`: Graphviz's SVG of the estate where `model.drawn` (the CLI runs `dot` on
+    `render_dot`'s text); `svg_note`: why there is none (Graphviz missing or failed)."""
     picture = inline_svg(svg) if svg else None
     note = model.graph_note or svg_note
     if svg and picture is None:
