@@ -633,6 +633,7 @@ def _report_svg(topology, model, previous) -> tuple[str | None, str | None]:
     import shutil
 
     from dpmsmt.render.dot import render_dot
+    from dpmsmt.report import GRAPH_MAX_SERVERS
 
     if not model.drawn:
         return None, None
@@ -640,7 +641,8 @@ def _report_svg(topology, model, previous) -> tuple[str | None, str | None]:
         why = "Graphviz's `dot` is not installed, so the picture is left out"
         return None, f"{why}; the table lists every DPM server."
     try:
-        return _graphviz_svg(render_dot(topology, model.check, previous)), None
+        dot_text = render_dot(topology, model.check, previous, max_servers=GRAPH_MAX_SERVERS)
+        return _graphviz_svg(dot_text), None
     except Fatal as e:
         return None, f"The picture is left out: {e}"
 

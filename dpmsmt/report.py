@@ -26,6 +26,7 @@ from dpmsmt.sources import SOURCES
 __all__ = [
     "EXPIRING_DAYS",
     "GRAPH_MAX_DPM",
+    "GRAPH_MAX_SERVERS",
     "HEAT_MAX",
     "ReportModel",
     "collect",
@@ -33,6 +34,7 @@ __all__ = [
 
 EXPIRING_DAYS = 30  # a waiver that expires within this many days of `today` is highlighted
 GRAPH_MAX_DPM = 30  # more DPM servers than this: no picture, the overview table only
+GRAPH_MAX_SERVERS = 6  # the picture draws more protected servers of a DPM server as one node
 HEAT_MAX = 30  # the heat map shows at most this many DPM servers (the most hurt)
 FINDINGS_SHOWN = 500  # finding rows per rule; the rest are counted, not listed
 LISTED = 50  # names listed in one cell before "… and N more"
@@ -311,7 +313,7 @@ def collect(
         counts=report.counts(),
         baselined=sum(f.baselined for f in report.findings),
         size=_size(topology),
-        first=_first_steps(report, rules, waivers, recovery, res, topology),
+        first=_first_steps(rules, waivers, recovery, res),
         drawn=note is None,
         graph_note=note,
         dpms=dpms,
@@ -727,7 +729,10 @@ def _change(before: Topology, after: Topology, report: Report) -> Change:
 # -- what to do first -----------------------------------------------------------------------------
 
 
-def _first_steps(report, rules, waivers, recovery, res, topology) -> tuple[Step, ...]:
+def _first_steps(rules, waivers, recovery, res) -> tuple[Step, ...]:
+    """What a reader does first, most urgent first: recover what is down, fix errors (three
+    rules, in check's order), renew waivers, give single points a secondary, then
+    look at warnings. Each step links to the part of the page it is about."""
     steps: list[Step] = []
     if recovery is not None:
         who = ", ".join([*recovery.failed, *recovery.removed])
