@@ -42,6 +42,14 @@ PALETTE: dict[str, tuple[str, str]] = {
     "heat3": ("#000000", "#d9541e"),
     "heat4": ("#ffffff", "#8c1d18"),
     "th": ("#1a1a1a", "#eef1f5"),
+    # Graphviz's colours in the picture (red, orange, blue, gray50), darkened by CSS to AA;
+    # a failed server's label sits on gray90 (#e5e5e5)
+    "graph-error": ("#b00000", "#ffffff"),
+    "graph-error-failed": ("#b00000", "#e5e5e5"),
+    "graph-warning": ("#8a4b00", "#ffffff"),
+    "graph-cycle": ("#1f4fbf", "#ffffff"),
+    "graph-gone": ("#595959", "#ffffff"),
+    "graph-failed": ("#595959", "#e5e5e5"),
 }
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
