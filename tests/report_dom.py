@@ -110,6 +110,7 @@ _READ = """() => {
     verdict: (document.querySelector("[data-verdict]") || {dataset: {}}).dataset.verdict,
     svg: q("svg").length,
     details: q("details").length,
+    dupes: q("[id]").map((e) => e.id).filter((id, i, all) => all.indexOf(id) !== i),
   };
 }"""
 
@@ -147,6 +148,8 @@ def problems(opened: Opened, expected: dict) -> list[str]:
         out.append(f"links to missing ids: {sorted(set(dom['broken']))[:5]}")
     if dom["outside"]:
         out.append(f"references to files or other schemes: {dom['outside'][:5]}")
+    if dom["dupes"]:
+        out.append(f"ids used twice: {sorted(set(dom['dupes']))[:5]}")
     if dom["scripts"]:
         out.append(f"{dom['scripts']} script elements")
     levels = dom["headings"]

@@ -214,3 +214,26 @@ def test_options(capsys, tmp_path):
         assert err.count("\n") == 1 and not (tmp_path / "n.html").exists()
     code, _, err = run(capsys, "report", src)
     assert code == 2 and "--output" in err
+
+
+def test_heat_map_keeps_the_most_hurt(monkeypatch):
+    """Past HEAT_MAX servers the map keeps those of the worst failures and says of how many."""
+    monkeypatch.setattr(core, "HEAT_MAX", 2)
+    model, html = page("seed/before.yaml", failures=2, jobs=1)
+    hm = model.resilience.heatmap
+    assert len(hm.names) == 2 and hm.shown_of == 3
+    assert "The 2 DPM servers of the worst failures are shown, of 3." in html
+
+
+def test_unused_waiver_and_baseline(capsys, tmp_path):
+    model, _ = page("bad/waiver-unused.yaml")
+    assert [w.state for w in model.waivers] == ["unused"]
+    src = str(MODELS / "bad/version-match.yaml")
+    base = tmp_path / "b.json"
+    run(capsys, "check", src, "--write-baseline", str(base), "--today", TODAY)
+    out = tmp_path / "r.html"
+    code, _, _ = run(capsys, "report", src, "-o", str(out), "--baseline", str(base))
+    html = out.read_text(encoding="utf-8")
+    n = dpmsmt.check(dpmsmt.load(src), today=TODAY).counts()["error"]
+    assert code == 0 and n >= 1
+    assert f'<dd data-count="baselined">{n}</dd>' in html
