@@ -737,14 +737,16 @@ def schema() -> None:
 @app.command()
 def rules(
     rule_id: Annotated[str | None, typer.Argument(metavar="ID", help="One rule id.")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="text, json or markdown (docs/rules.md).")
+    ] = "text",
 ) -> None:
     """List the rule catalogue, or print one rule with its formal reading and sources."""
     from dpmsmt.render.catalogue import render_catalogue, render_rule
     from dpmsmt.rules import all_rules, get
 
-    if format not in ("text", "json"):
-        raise Fatal(f"--format: expected text or json, not {format!r}")
+    if format not in ("text", "json", "markdown"):
+        raise Fatal(f"--format: expected text, json or markdown, not {format!r}")
     if rule_id is None:
         sys.stdout.write(render_catalogue(all_rules(), fmt=format))
         return
