@@ -42,6 +42,10 @@ PALETTE: dict[str, tuple[str, str]] = {
     "heat3": ("#000000", "#d9541e"),
     "heat4": ("#ffffff", "#8c1d18"),
     "th": ("#1a1a1a", "#eef1f5"),
+    # links also sit on the bands and in row headers
+    "link-on-valid": ("#0645ad", "#e6f4e7"),
+    "link-on-invalid": ("#0645ad", "#fbe9e9"),
+    "link-on-th": ("#0645ad", "#eef1f5"),
     # Graphviz's colours in the picture (red, orange, blue, gray50), darkened by CSS to AA;
     # a failed server's label sits on gray90 (#e5e5e5)
     "graph-error": ("#b00000", "#ffffff"),
