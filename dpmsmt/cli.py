@@ -605,6 +605,89 @@ def graph(
     _emit(text, output)
 
 
+@app.command()
+def report(
+    file: Annotated[str, typer.Argument(help="The topology file.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Write the HTML page there (atomically).")
+    ],
+    before: Annotated[
+        str | None, typer.Option(help="The topology before the change: what moved, change rules.")
+    ] = None,
+    failures: Annotated[
+        int | None,
+        typer.Option("--failures", "-k", help="Add resilience: every set of at most K failing."),
+    ] = None,
+    fail: Annotated[
+        list[str] | None,
+        typer.Option("--fail", help="Add the recovery runbook for this DPM server (repeat)."),
+    ] = None,
+    today: Annotated[
+        str | None, typer.Option(help="The report's date: waivers expire against it.")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="Mark the findings recorded in this baseline file.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing --output file.")] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes for --failures.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
+) -> None:
+    """Write one self-contained HTML page: verdict, estate, findings, resilience, recovery."""
+    from dpmsmt.render.html import render_html
+    from dpmsmt.report import collect
+
+    if failures is not None and failures < 1:
+        raise Fatal("--failures: at least 1")
+    if jobs is not None and jobs < 1:
+        raise Fatal("--jobs: at least 1")
+    if timeout <= 0:
+        raise Fatal("--timeout: must be positive")
+    if os.path.exists(output) and not force:
+        raise Fatal(f"--output {output} exists; use --force to overwrite it")
+    date = _today(today) or _dt.date.today()
+    accepted = _read_baseline(baseline) if baseline else None
+    topology = _load(file)
+    previous = _load(before) if before else None
+    try:
+        model = collect(
+            topology,
+            today=date,
+            before=previous,
+            failures=failures,
+            fail=_split(fail),
+            baseline=accepted,
+            timeout=timeout,
+            jobs=jobs,
+        )
+    except KeyError as e:
+        raise Fatal(str(e.args[0])) from None
+    svg, note = _report_svg(topology, model, previous)
+    write_atomic(output, render_html(model, svg=svg, svg_note=note))
+    sys.stderr.write(f"dpmsmt: wrote the report of {file} to {output}\n")
+
+
+def _report_svg(topology, model, previous) -> tuple[str | None, str | None]:
+    """The estate's picture (`graph --format svg`) for the report, or why there is none:
+    without Graphviz the page still works."""
+    import shutil
+
+    from dpmsmt.render.dot import render_dot
+    from dpmsmt.report import GRAPH_MAX_SERVERS
+
+    if not model.drawn:
+        return None, None
+    if shutil.which("dot") is None:
+        why = "Graphviz's `dot` is not installed, so the picture is left out"
+        return None, f"{why}; the table lists every DPM server."
+    try:
+        dot_text = render_dot(topology, model.check, previous, max_servers=GRAPH_MAX_SERVERS)
+        return _graphviz_svg(dot_text), None
+    except Fatal as e:
+        return None, f"The picture is left out: {e}"
+
+
 class ResilienceFormat(StrEnum):
     text = "text"
     json = "json"
