@@ -660,12 +660,29 @@ def report(
             baseline=accepted,
             timeout=timeout,
             jobs=jobs,
+            runbook_script=lambda suggestion: _report_script(suggestion, topology),
         )
     except KeyError as e:
         raise Fatal(str(e.args[0])) from None
     svg, note = _report_svg(topology, model, previous)
     write_atomic(output, render_html(model, svg=svg, svg_note=note))
     sys.stderr.write(f"dpmsmt: wrote the report of {file} to {output}\n")
+
+
+def _report_script(suggestion, topology) -> str:
+    """The report's recovery plan as `suggest-move --format ps1` writes it, without the byte
+    order mark (the page is text, not a file to save)."""
+    from dpmsmt.render.ps1 import render_ps1
+
+    return render_ps1(
+        suggestion.plans[0],
+        topology,
+        plans=len(suggestion.plans),
+        failed=suggestion.failed,
+        removed=suggestion.removed,
+        optimal=suggestion.optimal,
+        bom=False,
+    )
 
 
 def _report_svg(topology, model, previous) -> tuple[str | None, str | None]:

@@ -237,3 +237,21 @@ def test_unused_waiver_and_baseline(capsys, tmp_path):
     n = dpmsmt.check(dpmsmt.load(src), today=TODAY).counts()["error"]
     assert code == 0 and n >= 1
     assert f'<dd data-count="baselined">{n}</dd>' in html
+
+
+def test_the_command_embeds_the_runbook_that_format_ps1_writes(capsys, tmp_path):
+    """`dpmsmt report` on an estate with a failed server shows the script `suggest-move
+    --format ps1` writes for the same plan (without the byte order mark), escaped."""
+    seed = str(MODELS / "seed/dpm1-failed.yaml")
+    code, script, _ = run(capsys, "suggest-move", seed, "--format", "ps1", "--top", "1")
+    assert code == 0
+    out = tmp_path / "r.html"
+    code, _, _ = run(capsys, "report", seed, "-o", str(out), "--today", TODAY)
+    assert code == 0
+    html = out.read_text(encoding="utf-8")
+    assert 'id="runbook-script"' in html
+    body = script.lstrip("\ufeff")
+    # the page holds the script line for line, escaped as HTML text (as Jinja2 escapes it)
+    from markupsafe import escape
+
+    assert all(str(escape(line)) in html for line in body.splitlines())
