@@ -54,6 +54,7 @@ CRITERIA = (
 EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4, "none": 0}
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
 HISTORY = "HISTORY-LEFT-BEHIND"  # what the cost `history_broken` counts
+REPOINTING = frozenset(("switch", "switch-back", "move", "new-dpm"))  # the agent changes
 MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
 PLACE_RLIMIT = 500_000  # solver work for the least largest load of a placement
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
@@ -540,6 +541,22 @@ def _lexmin(definitions: str, cons: list, costs: list, timeout: float | None):
     return z3.sat, model, None
 
 
+def _lost_terms(p: str, server, final, count: str, up_final) -> list[str]:
+    """Cost terms of `secondary_lost` for `count` servers like `server` that take an option
+    (their state `final`): per secondary after it, the data sources on p that had one and hold
+    it there, lost unless that secondary is up in the final state (`up_final`: a formula)."""
+    kept: dict[str | None, int] = {}
+    for b, a in zip(server.datasources, final.datasources, strict=True):
+        if b.primary == p and b.secondary is not None:
+            kept[a.secondary] = kept.get(a.secondary, 0) + 1
+    lost = [(up_final(x), n) for x, n in sorted(kept.items(), key=_by_name)]
+    return [
+        f"(* {n} {count})" if u == "false" else f"(ite {u} 0 (* {n} {count}))"
+        for u, n in lost
+        if u != "true"
+    ]
+
+
 def _by_name(item: tuple) -> tuple:
     """Sort key of (name or None, value) pairs: by the name's canonical form, None first."""
     return (item[0] is not None, canon(item[0] or ""))
@@ -929,6 +946,7 @@ class _Problem:
             return "0" if not terms else terms[0] if len(terms) == 1 else f"(+ {' '.join(terms)})"
 
         counts: dict[tuple[int, _Option], z3.ArithRef] = {}
+        repointing: dict[int, list[str]] = {}  # group -> counts of options that change agents
         backs: dict[str, list[str]] = {}  # failed server -> counts of its servers switched back
         ordered = sorted(self.rebuildable, key=canon)
         rb_now = {p: bool_var(f"rebuild_now!{i}") for i, p in enumerate(ordered)}
@@ -972,8 +990,9 @@ class _Problem:
                 rows[(gi, opt)] = (imm, fin)
                 group.append(c)
                 lines.append(f"(assert (>= {c} 0))")
-                if opt.kind == "none":
+                if opt.kind == "none":  # its data sources keep their secondaries
                     cost["unprotected"].append(f"(* {g.datasources} {c})")
+                    cost["secondary_lost"] += _lost_terms(g.p, server, server, c, up_final)
                     continue
                 used.update(names)
                 if names:
@@ -991,20 +1010,9 @@ class _Problem:
                 exposure = EXPOSURE[opt.kind] * g.datasources
                 if exposure:
                     cost["exposure"].append(f"(* {exposure} {c})")
-                # per secondary after the option: how many data sources it holds that had one
-                kept: dict[str | None, int] = {}
-                for b, a in zip(server.datasources, final.datasources, strict=True):
-                    if b.primary == g.p and b.secondary is not None:
-                        kept[a.secondary] = kept.get(a.secondary, 0) + 1
-                lost = [(up_final(x), n) for x, n in sorted(kept.items(), key=_by_name)]
-                lost = [(u, n) for u, n in lost if u != "true"]
-                if lost:
-                    cost["secondary_lost"] += [
-                        f"(* {n} {c})" if u == "false" else f"(ite {u} 0 (* {n} {c}))"
-                        for u, n in lost
-                    ]
-                if opt.kind != "rebuild":
-                    cost["repointed"].append(c)
+                cost["secondary_lost"] += _lost_terms(g.p, server, final, c, up_final)
+                if opt.kind in REPOINTING:
+                    repointing.setdefault(gi, []).append(c)
                 if opt.kind == "new-dpm":
                     new_used.setdefault(opt.target, []).append(c)
                     load_terms.setdefault(opt.target, [])
@@ -1054,6 +1062,7 @@ class _Problem:
             )
             kept = f"(and (not {by_new}) {rebuilt})" if forbidden else f"(or {by_new} {rebuilt})"
             cost["secondary_lost"].append(f"(ite {kept} 0 {n})")
+        cost["repointed"] = self._repointed_terms(repointing, total)
         cost["new_servers"] = [
             f"(ite {disj(f'(> {c} 0)' for c in cs)} 1 0)" for cs in new_used.values()
         ]
@@ -1091,6 +1100,29 @@ class _Problem:
             "smt": "\n".join([*declared, *lines]),
         }
         return variables, costs
+
+    def _repointed_terms(self, repointing: dict[int, list[str]], total) -> list[str]:
+        """`repointed` counts protected servers, not groups: a server with data sources on two
+        failed primaries is in two groups (with the same servers: `_bundles`). Within a bundle
+        `_plan` gives the agent-changing options to the same servers first, so the servers
+        repointed are as many as the largest of its groups' counts."""
+        terms = []
+        for gis in self._bundles():
+            counts = [total(repointing[gi]) for gi in gis if gi in repointing]
+            if not counts:
+                continue
+            most = counts[0]
+            for c in counts[1:]:
+                most = f"(ite (>= {most} {c}) {most} {c})"
+            terms.append(most)
+        return terms
+
+    def _bundles(self) -> list[list[int]]:
+        """The groups by their servers: one list per set of servers, in group order."""
+        out: dict[frozenset[str], list[int]] = {}
+        for gi, g in enumerate(self.groups):
+            out.setdefault(frozenset(g.servers), []).append(gi)
+        return list(out.values())
 
     def _held(self, g: _Group, final: ProtectedServer) -> dict[str, int]:
         """What each DPM server holds, as primary or secondary, of one of the group's servers'
@@ -1434,6 +1466,8 @@ class _Problem:
                 plan = self._verify(self._complete(plan))
                 if plan is not None:
                     plans.append(replace(plan, rank=len(plans) + 1))
+                elif not plans:  # the encoding and `check` disagree: the first plan shown
+                    optimal = False  # (if any) is not proved the best
             if plans and plans[0].complete:
                 cons = [
                     *cons,
@@ -1503,9 +1537,16 @@ class _Problem:
         for p in sorted(rebuild_now, key=canon):
             immediate.append(self._rebuild(p))
         chosen: list[tuple[_Group, _Option, str]] = []
+        shared = {gi for gis in self._bundles() if len(gis) > 1 for gi in gis}
+
+        def order(gi: int, opt: _Option) -> tuple:
+            """Options in their order; where the servers are in several groups, those that
+            change the agent first (see `_repointed_terms`)."""
+            return (gi in shared and opt.kind not in REPOINTING, *opt.key())
+
         for gi, g in enumerate(self.groups):
             servers = iter(sorted(g.servers, key=canon))
-            for opt, c in sorted(variables["by_group"][gi], key=lambda oc: oc[0].key()):
+            for opt, c in sorted(variables["by_group"][gi], key=lambda oc: order(gi, oc[0])):
                 chosen.extend((gi, opt, next(servers)) for _ in range(val(c)))
         loads = None
         alternatives: dict = {}
