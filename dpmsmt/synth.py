@@ -1418,6 +1418,7 @@ class _Problem:
         blocks: list[z3.BoolRef] = []
         plans: list[Plan] = []
         optimal = True
+        rejected = None  # the costs of the first plan the proof refused before any was shown
         seen: set[tuple] = set()
         attempts = 0
         while len(plans) < top and attempts < top * 4 + 8:
@@ -1460,14 +1461,14 @@ class _Problem:
                 candidates.append(plan)
             candidates.sort(key=lambda p: (tuple(p.cost[c] for c in self.order), p.sort_key()))
             # states, losses and the proof only for the plans shown, best first
-            for plan in candidates:
+            for candidate in candidates:
                 if len(plans) >= top:
                     break
-                plan = self._verify(self._complete(plan))
+                plan = self._verify(self._complete(candidate))
                 if plan is not None:
                     plans.append(replace(plan, rank=len(plans) + 1))
-                elif not plans:  # the encoding and `check` disagree: the first plan shown
-                    optimal = False  # (if any) is not proved the best
+                elif not plans and rejected is None:
+                    rejected = tuple(candidate.cost[c] for c in self.order)
             if plans and plans[0].complete:
                 cons = [
                     *cons,
@@ -1475,6 +1476,12 @@ class _Problem:
                 ]  # partial plans only when none is complete
             if result == z3.unknown:
                 break
+        # the encoding and `check` disagreed on a plan cheaper than the first shown (or none
+        # was shown): the first is not proved the best, and "no plan" is not proved either
+        if rejected is not None and (
+            not plans or rejected < tuple(plans[0].cost[c] for c in self.order)
+        ):
+            optimal = False
         return plans, optimal
 
     def _tied(self, cons, costs, best, decision, first, limit: int) -> list[z3.ModelRef]:
