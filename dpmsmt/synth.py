@@ -14,7 +14,8 @@ final phase) and which DPM servers get a new secondary are Booleans.
 Legality comes from the rule catalogue itself: for every option, the data sources it would
 produce are grounded through the same `reads`/`holds` of every error rule (static and change)
 that `check` uses, and `count > 0 → formula` is asserted. Rule instances the estate already
-violated before the failure do not constrain (they are `preexisting`). Costs are the criteria of
+violated before the failure do not constrain (they are `preexisting`) where the error after
+the option is the same one, by fingerprint, as `check` matches it. Costs are the criteria of
 rules.md, minimized lexicographically (`_lexmin`, binary search per criterion on one
 incremental solver); equal-cost plans are ordered by their
 sorted action lists and later plans come from blocking earlier ones. Every plan is then applied
