@@ -19,7 +19,7 @@ from dpmsmt.model import (
     evolve,
 )
 
-__all__ = ["ACTIONS", "Action", "apply_actions", "move_secondary"]
+__all__ = ["ACTIONS", "Action", "apply_actions", "move_secondary", "reassigned_secondary"]
 
 ACTIONS = ("switch", "switch-back", "rebuild", "move", "new-dpm", "reassign-secondary")
 
@@ -89,6 +89,16 @@ def move_secondary(topology: Topology, target: str, ds: DataSource, protectors=N
     return s
 
 
+def reassigned_secondary(ds: DataSource, server_switched: bool, t: str) -> str | None:
+    """The secondary a data source of y gets when t becomes y's secondary (rules.md,
+    `reassign-secondary`): t, except where a rule forbids it any secondary (a deduplicated
+    volume, scaled-out Hyper-V, a server in switched mode): such a replica cannot be protected
+    on t, so it keeps none (and its old error does not come back naming t)."""
+    if ds.dedup or ds.hyperv_scale_out or server_switched:
+        return None
+    return t
+
+
 def apply_actions(topology: Topology, actions) -> Topology:
     """The topology after `actions`, in order (a new object; the input is not changed)."""
     dpms = dict(topology.dpm_servers)
@@ -108,10 +118,11 @@ def apply_actions(topology: Topology, actions) -> Topology:
             protectors = replace(topology, dpm_servers=dpms).protectors
             for name, s in list(servers.items()):
                 if any(ds.primary == a.dpm and ds.secondary == a.from_ for ds in s.datasources):
+                    switched = any(ds.switched for ds in s.datasources)
                     servers[name] = evolve(
                         s,
                         datasources=tuple(
-                            evolve(ds, secondary=a.to)
+                            evolve(ds, secondary=reassigned_secondary(ds, switched, a.to))
                             if ds.primary == a.dpm and ds.secondary == a.from_ and ds.secondary
                             else ds
                             for ds in s.datasources

@@ -66,11 +66,10 @@ Where the file already has failed or removed DPM servers, every plan also recove
 nothing is derived (each set's answer includes theirs) and every set is solved.
 
 Per set: `loses_history` is the plan's `loses["history"]` (data sources that start a new
-recovery-point chain); `loses_secondary` is every data source that had an up secondary before the
-failure and has no up secondary in the plan's final state (the plan's
-`loses["secondary_protection"]`, plus the data sources of up DPM servers whose failed secondary
-is not replaced: it counts the same data sources as the cost `secondary_lost`); `unprotected` is
-the plan's `unprotected`.
+recovery-point chain); `loses_secondary` is the plan's `loses["secondary_protection"]`: every
+data source that had an up secondary before the failure and has no up secondary in the plan's
+final state, whether its primary or its secondary failed (the data sources the cost
+`secondary_lost` counts); `unprotected` is the plan's `unprotected`.
 
 Summary:
 
@@ -293,42 +292,6 @@ def _load_change(topology: Topology, final: Topology) -> dict[str, int]:
     return {d: k for d, k in delta.items() if k}
 
 
-_BY_SECONDARY: list[tuple[Topology, dict]] = []  # the last estate's index
-
-
-def _by_secondary(topology: Topology) -> dict[str, list[tuple[str, str]]]:
-    """DPM server -> (protected server, data source id) of the data sources it is secondary of."""
-    for t, index in _BY_SECONDARY:
-        if t is topology:
-            return index
-    index: dict[str, list[tuple[str, str]]] = {}
-    for server in topology.servers.values():
-        for ds in server.datasources:
-            if ds.secondary is not None:
-                index.setdefault(ds.secondary, []).append((server.name, ds.id))
-    _BY_SECONDARY[:] = [(topology, index)]
-    return index
-
-
-def _secondary_lost(topology: Topology, final: Topology) -> set[str]:
-    """Data sources with an up secondary in the file and none up in the plan's final state."""
-    dpms, after_dpms = topology.dpm_servers, final.dpm_servers
-    changed = set(_changed(topology, final))
-    lost = set()
-    for name in changed:
-        after = {ds.name: ds for ds in final.servers[name].datasources}
-        for ds in topology.servers[name].datasources if name in topology.servers else ():
-            if ds.secondary is None or not dpms[ds.secondary].up:
-                continue
-            a = after.get(ds.name)
-            if a is None or a.secondary is None or not after_dpms[a.secondary].up:
-                lost.add(ds.id)
-    for d, x in after_dpms.items():  # the others keep their secondary: lost where it is down
-        if not x.up and d in dpms and dpms[d].up:
-            lost.update(i for n, i in _by_secondary(topology).get(d, ()) if n not in changed)
-    return lost
-
-
 def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) -> FailureSet:
     """The best plan for one failure set, by `synthesize(..., top=1)` (which runs Z3 in a fresh
     context: a set's answer does not depend on which process solved which sets before it)."""
@@ -346,11 +309,7 @@ def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) 
         return FailureSet(failed=failed, complete=False, optimal=suggestion.optimal, cost=None)
     plan = suggestion.plans[0]
     final = plan.final_state
-    lost = set(plan.loses.get("secondary_protection", ()))
-    delta: dict[str, int] = {}
-    if final is not None:
-        lost |= _secondary_lost(topology, final)
-        delta = _load_change(topology, final)
+    delta = _load_change(topology, final) if final is not None else {}
     footprint = set(failed)
     for a in plan.actions:
         ends = (
@@ -367,7 +326,7 @@ def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) 
         immediate=tuple(plan.immediate),
         final=tuple(plan.final),
         loses_history=tuple(sorted(plan.loses.get("history", ()), key=canon)),
-        loses_secondary=tuple(sorted(lost, key=canon)),
+        loses_secondary=tuple(sorted(plan.loses["secondary_protection"], key=canon)),
         unprotected=tuple(sorted(plan.unprotected, key=canon)),
         delta=delta,
         footprint=frozenset(footprint),

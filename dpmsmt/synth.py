@@ -14,7 +14,8 @@ final phase) and which DPM servers get a new secondary are Booleans.
 Legality comes from the rule catalogue itself: for every option, the data sources it would
 produce are grounded through the same `reads`/`holds` of every error rule (static and change)
 that `check` uses, and `count > 0 → formula` is asserted. Rule instances the estate already
-violated before the failure do not constrain (they are `preexisting`). Costs are the criteria of
+violated before the failure do not constrain (they are `preexisting`) where the error after
+the option is the same one, by fingerprint, as `check` matches it. Costs are the criteria of
 rules.md, minimized lexicographically (`_lexmin`, binary search per criterion on one
 incremental solver); equal-cost plans are ordered by their
 sorted action lists and later plans come from blocking earlier ones. Every plan is then applied
@@ -53,6 +54,8 @@ CRITERIA = (
 )
 EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4, "none": 0}
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
+HISTORY = "HISTORY-LEFT-BEHIND"  # what the cost `history_broken` counts
+REPOINTING = frozenset(("switch", "switch-back", "move", "new-dpm"))  # the agent changes
 MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
 PLACE_RLIMIT = 500_000  # solver work for the least largest load of a placement
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
@@ -212,10 +215,13 @@ class _Legality:
     with `from_string`; options refer to the Booleans by name.
     """
 
-    def __init__(self, failure: _Failure, profile: str, pre_ds: set[tuple[str, str]]):
+    def __init__(
+        self, failure: _Failure, profile: str, pre_ds: set[tuple[str, str]], pre: set[str]
+    ):
         self.failure = failure
         self.profile = profile
         self.pre_ds = pre_ds  # (rule id, data source id) of errors the estate already had
+        self.pre = pre  # their fingerprints
         self.grounder = Grounder()
         self.before_view = View(failure.state, profile)
         rules = [r for r in all_rules() if r.scope is not None and r.id not in IGNORED]
@@ -277,16 +283,22 @@ class _Legality:
         by_facts: dict[DsFacts, list[DataSource]] = {}  # data sources alike for the rules
         for ds in after.datasources:
             by_facts.setdefault(_facts(ds, after.agents, switched), []).append(ds)
+        alone = None
         for facts, alike in by_facts.items():
             for rule in self.static_rules:
                 if self.pre_ds and all((rule.id, ds.id) in self.pre_ds for ds in alike):
-                    continue  # every one of them already broke this rule before the failure
+                    if alone is None:
+                        alone = View(
+                            replace(view.topology, servers={after.name: after}), view.profile
+                        )
+                    if self.same_errors(rule, alone, alike):
+                        continue  # every one of them already broke this rule, as it still would
                 name = self.name(rule, rule.reads(view, facts))
                 names = out.setdefault(rule.id, [])
                 if name not in names:
                     names.append(name)
         if self.server_rules:
-            alone = View(replace(view.topology, servers={after.name: after}), self.profile)
+            alone = alone or View(replace(view.topology, servers={after.name: after}), self.profile)
             for rule in self.server_rules:
                 if (rule.id, after.name) in self.pre_ds:
                     continue  # the server already broke this rule before the failure
@@ -300,6 +312,16 @@ class _Legality:
                 if name not in names:
                     names.append(name)
         return out
+
+    def same_errors(self, rule, view: View, alike: Iterable[DataSource]) -> bool:
+        """Whether each data source, if it still broke the rule in `view`, would be the error
+        the estate already had: same fingerprint. A plan may keep an old error, not rename one:
+        `check` (the proof, and a user's baseline) matches errors by fingerprint, and the
+        fingerprint names the entities (a SWITCHED-NO-SECONDARY error names the secondary)."""
+        return all(
+            _safe(rule, view, ds) and fingerprint(rule.id, rule.entities(view, ds)) in self.pre
+            for ds in alike
+        )
 
     def names(self, server: ProtectedServer, after: ProtectedServer, view: View) -> list[str]:
         """The Booleans of every error rule instance the server has after an option."""
@@ -520,6 +542,22 @@ def _lexmin(definitions: str, cons: list, costs: list, timeout: float | None):
     return z3.sat, model, None
 
 
+def _lost_terms(p: str, server, final, count: str, up_final) -> list[str]:
+    """Cost terms of `secondary_lost` for `count` servers like `server` that take an option
+    (their state `final`): per secondary after it, the data sources on p that had one and hold
+    it there, lost unless that secondary is up in the final state (`up_final`: a formula)."""
+    kept: dict[str | None, int] = {}
+    for b, a in zip(server.datasources, final.datasources, strict=True):
+        if b.primary == p and b.secondary is not None:
+            kept[a.secondary] = kept.get(a.secondary, 0) + 1
+    lost = [(up_final(x), n) for x, n in sorted(kept.items(), key=_by_name)]
+    return [
+        f"(* {n} {count})" if u == "false" else f"(ite {u} 0 (* {n} {count}))"
+        for u, n in lost
+        if u != "true"
+    ]
+
+
 def _by_name(item: tuple) -> tuple:
     """Sort key of (name or None, value) pairs: by the name's canonical form, None first."""
     return (item[0] is not None, canon(item[0] or ""))
@@ -625,6 +663,9 @@ class _Problem:
         self.prune = False  # no moves for groups that can switch (`_legal_options`)
         self._knows_cache: dict[str, frozenset[str]] = {}
         self._secondary_counts: dict[str, int] | None = None
+        self._broken: dict[str, list[tuple[str, str]]] | None = None
+        self._orphan_counts: list | None = None
+        self._pre_rules: dict[str, list[str]] = {}
         self._rep_held: dict[tuple, dict[str, int]] = {}
         self._classes_of: dict[tuple[str, ...], dict[str, list[str]]] = {}
         self.inactive_holders: dict[str, list[str]] = {}
@@ -635,7 +676,7 @@ class _Problem:
         self.pre = pre
         self.allowed = allowed
         self.order = order
-        self.legal = _Legality(failure, profile, pre_ds)
+        self.legal = _Legality(failure, profile, pre_ds, pre)
         self.state = failure.state
         self.down = set(failure.failed) | set(failure.removed)
         self.groups = self._groups()
@@ -906,6 +947,7 @@ class _Problem:
             return "0" if not terms else terms[0] if len(terms) == 1 else f"(+ {' '.join(terms)})"
 
         counts: dict[tuple[int, _Option], z3.ArithRef] = {}
+        repointing: dict[int, list[str]] = {}  # group -> counts of options that change agents
         backs: dict[str, list[str]] = {}  # failed server -> counts of its servers switched back
         ordered = sorted(self.rebuildable, key=canon)
         rb_now = {p: bool_var(f"rebuild_now!{i}") for i, p in enumerate(ordered)}
@@ -949,8 +991,9 @@ class _Problem:
                 rows[(gi, opt)] = (imm, fin)
                 group.append(c)
                 lines.append(f"(assert (>= {c} 0))")
-                if opt.kind == "none":
+                if opt.kind == "none":  # its data sources keep their secondaries
                     cost["unprotected"].append(f"(* {g.datasources} {c})")
+                    cost["secondary_lost"] += _lost_terms(g.p, server, server, c, up_final)
                     continue
                 used.update(names)
                 if names:
@@ -968,20 +1011,9 @@ class _Problem:
                 exposure = EXPOSURE[opt.kind] * g.datasources
                 if exposure:
                     cost["exposure"].append(f"(* {exposure} {c})")
-                # per secondary after the option: how many data sources it holds that had one
-                kept: dict[str | None, int] = {}
-                for b, a in zip(server.datasources, final.datasources, strict=True):
-                    if b.primary == g.p and b.secondary is not None:
-                        kept[a.secondary] = kept.get(a.secondary, 0) + 1
-                lost = [(up_final(x), n) for x, n in sorted(kept.items(), key=_by_name)]
-                lost = [(u, n) for u, n in lost if u != "true"]
-                if lost:
-                    cost["secondary_lost"] += [
-                        f"(* {n} {c})" if u == "false" else f"(ite {u} 0 (* {n} {c}))"
-                        for u, n in lost
-                    ]
-                if opt.kind != "rebuild":
-                    cost["repointed"].append(c)
+                cost["secondary_lost"] += _lost_terms(g.p, server, final, c, up_final)
+                if opt.kind in REPOINTING:
+                    repointing.setdefault(gi, []).append(c)
                 if opt.kind == "new-dpm":
                     new_used.setdefault(opt.target, []).append(c)
                     load_terms.setdefault(opt.target, [])
@@ -999,6 +1031,7 @@ class _Problem:
             lines.append(f"(assert (=> {fin_[p]} {f'(> {total(back)} 0)' if back else 'false'}))")
         # reassign-secondary: one new secondary at most per DPM server whose secondary is down
         reassign: dict[tuple[str, str | None], z3.BoolRef] = {}
+        chosen: dict[str, str] = {}  # DPM server -> whether it gets a new secondary
         for yi, y in enumerate(self.reassign):
             choice = []
             legal = {}
@@ -1017,15 +1050,20 @@ class _Problem:
                 choice.append(v)
             if len(choice) > 1:
                 lines.append(f"(assert ((_ at-most 1) {' '.join(choice)}))")
-            old = [x for x in self.state.protectors[y]]
-            restored = disj([*choice, *(f"(or {now[x]} {fin_[x]})" for x in old if x in rb_now)])
-            nsec = self._secondary_count(y)
-            cost["secondary_lost"].append(f"(ite {restored} 0 {nsec})")
+            chosen[y] = disj(choice)
+            given = self._reassigned_count(y)
             for ti, t in enumerate(legal if expand else ()):
-                load_terms.setdefault(t, []).append(f"(ite reassign!{yi}!{ti} {nsec} 0)")
-        # secondary lost through failed secondaries with no reassign option at all
-        for y in self._lost_without_option():
-            cost["secondary_lost"].append(str(self._secondary_count(y)))
+                load_terms.setdefault(t, []).append(f"(ite reassign!{yi}!{ti} {given} 0)")
+        # data sources whose primary is up (or none) and whose secondary is down: kept where
+        # that secondary comes back, or where their primary gets a new one that may protect them
+        for (y, z, forbidden), n in self._orphans():
+            rebuilt = f"(or {now[z]} {fin_[z]})" if z in rb_now else "false"
+            by_new = (
+                chosen.get(y, "false") if self.state.protectors.get(y, ())[:1] == (z,) else "false"
+            )
+            kept = f"(and (not {by_new}) {rebuilt})" if forbidden else f"(or {by_new} {rebuilt})"
+            cost["secondary_lost"].append(f"(ite {kept} 0 {n})")
+        cost["repointed"] = self._repointed_terms(repointing, total)
         cost["new_servers"] = [
             f"(ite {disj(f'(> {c} 0)' for c in cs)} 1 0)" for cs in new_used.values()
         ]
@@ -1063,6 +1101,29 @@ class _Problem:
             "smt": "\n".join([*declared, *lines]),
         }
         return variables, costs
+
+    def _repointed_terms(self, repointing: dict[int, list[str]], total) -> list[str]:
+        """`repointed` counts protected servers, not groups: a server with data sources on two
+        failed primaries is in two groups (with the same servers: `_bundles`). Within a bundle
+        `_plan` gives the agent-changing options to the same servers first, so the servers
+        repointed are as many as the largest of its groups' counts."""
+        terms = []
+        for gis in self._bundles():
+            counts = [total(repointing[gi]) for gi in gis if gi in repointing]
+            if not counts:
+                continue
+            most = counts[0]
+            for c in counts[1:]:
+                most = f"(ite (>= {most} {c}) {most} {c})"
+            terms.append(most)
+        return terms
+
+    def _bundles(self) -> list[list[int]]:
+        """The groups by their servers: one list per set of servers, in group order."""
+        out: dict[frozenset[str], list[int]] = {}
+        for gi, g in enumerate(self.groups):
+            out.setdefault(frozenset(g.servers), []).append(gi)
+        return list(out.values())
 
     def _held(self, g: _Group, final: ProtectedServer) -> dict[str, int]:
         """What each DPM server holds, as primary or secondary, of one of the group's servers'
@@ -1157,7 +1218,7 @@ class _Problem:
         MOVE_CANDIDATES are legal, or until a batch has none once some are (grounding all 300
         candidates of a large estate costs seconds; any legal one restores the same secondary
         protection, and the choice among them only weighs on max_load)."""
-        loads, nsec = self.base_loads, self._secondary_count(y)
+        loads, nsec = self.base_loads, self._reassigned_count(y)
         floor = max(loads.values(), default=0)
         dpms = self.state.dpm_servers
         build = dpms[y].version_fields
@@ -1193,19 +1254,31 @@ class _Problem:
                 break
         return sorted(out, key=lambda tn: canon(tn[0]))
 
-    def _lost_without_option(self) -> list[str]:
-        out = []
-        for y, d in self.state.dpm_servers.items():
-            if not d.up or y in self.reassign:
-                continue
-            prot = self.state.protectors[y]
-            if (
-                prot
-                and all(x in self.down for x in prot)
-                and not any(x in self.rebuildable for x in prot)
-            ):
-                out.append(y)
-        return out
+    def _orphans(self) -> list[tuple[tuple[str | None, str, bool], int]]:
+        """Data sources whose primary is up (or none) and whose secondary is down, counted by
+        (primary, secondary, whether a rule forbids them a new secondary: `reassigned_secondary`)."""
+        if self._orphan_counts is not None:
+            return self._orphan_counts
+        counts: dict[tuple[str | None, str, bool], int] = {}
+        for facts, group in self.legal.before_view.datasource_groups.items():
+            if facts.secondary in self.down and facts.primary not in self.down:
+                forbidden = facts.dedup or facts.hyperv_scale_out or facts.server_switched
+                key = (facts.primary, facts.secondary, forbidden)
+                counts[key] = counts.get(key, 0) + len(group)
+        self._orphan_counts = sorted(
+            counts.items(), key=lambda kv: (canon(kv[0][0] or ""), canon(kv[0][1]), kv[0][2])
+        )
+        return self._orphan_counts
+
+    def _reassigned_count(self, y: str) -> int:
+        """Data sources of y that a new secondary t protects (the action replaces y's first
+        protector; `reassigned_secondary` leaves out those a rule forbids a secondary)."""
+        old = self.state.protectors.get(y, ())[:1]
+        return sum(
+            n
+            for (p, z, forbidden), n in self._orphans()
+            if p == y and (z,) == old and not forbidden
+        )
 
     def _base_loads(self) -> dict[str, int]:
         """Data sources each DPM server holds in the failure state, without the affected ones."""
@@ -1267,7 +1340,57 @@ class _Problem:
                 ):
                     continue
                 parts.append(self.legal.name(rule, facts))
+        parts += self._reassign_datasource_terms(y, t)
         return sorted(set(parts))
+
+    def _reassign_datasource_terms(self, y: str, t: str) -> list[str]:
+        """Rule Booleans for y's data sources that already broke a data-source rule: once t is
+        y's secondary (the action the plan runs), each must hold, or break it as the same error
+        (fingerprint). The others keep every such rule: only their secondary changes, from y's
+        old protector to t, which protects y (or to none where a rule forbids one)."""
+        broken = self._pre_by_primary().get(y)
+        if not broken:
+            return []
+        old = self.state.protectors[y]
+        servers = {name: self.state.servers[name] for name, _ in broken}
+        after = apply_actions(
+            replace(self.state, servers=servers),
+            [Action("reassign-secondary", dpm=y, from_=old[0] if old else None, to=t)],
+        )
+        view = View(after, self.profile)
+        rules = {r.id: r for r in self.legal.static_rules}
+        parts = []
+        for name, ds_name in broken:
+            server = after.servers[name]
+            ds = next(d for d in server.datasources if d.name == ds_name)
+            switched = any(d.switched for d in server.datasources)
+            for rule_id in self._pre_rules[canon(ds.id)]:
+                rule = rules.get(rule_id)
+                if rule is None or self.legal.same_errors(rule, view, [ds]):
+                    continue
+                facts = _facts(ds, server.agents, switched)
+                parts.append(self.legal.name(rule, rule.reads(view, facts)))
+        return parts
+
+    def _pre_by_primary(self) -> dict[str, list[tuple[str, str]]]:
+        """Up DPM server -> (protected server, data source name) of its data sources that broke
+        a data-source rule before the failure (`_pre_rules`: their rule ids)."""
+        if self._broken is None:
+            self._broken, self._pre_rules = {}, {}
+            for rule_id, entity in sorted(self.legal.pre_ds):
+                server = self.state.servers.get(entity.split("/", 1)[0])
+                ds = (
+                    next((d for d in server.datasources if d.id == entity), None)
+                    if server
+                    else None
+                )
+                if ds is None or ds.primary is None:
+                    continue
+                rules = self._pre_rules.setdefault(canon(ds.id), [])
+                if not rules:
+                    self._broken.setdefault(ds.primary, []).append((ds.server, ds.name))
+                rules.append(rule_id)
+        return self._broken
 
     # -- solving ---------------------------------------------------------------------------------
     def solve(self, top: int, timeout: float | None) -> tuple[list[Plan], bool]:
@@ -1296,6 +1419,7 @@ class _Problem:
         blocks: list[z3.BoolRef] = []
         plans: list[Plan] = []
         optimal = True
+        rejected = None  # the costs of the first plan the proof refused before any was shown
         seen: set[tuple] = set()
         attempts = 0
         while len(plans) < top and attempts < top * 4 + 8:
@@ -1338,12 +1462,14 @@ class _Problem:
                 candidates.append(plan)
             candidates.sort(key=lambda p: (tuple(p.cost[c] for c in self.order), p.sort_key()))
             # states, losses and the proof only for the plans shown, best first
-            for plan in candidates:
+            for candidate in candidates:
                 if len(plans) >= top:
                     break
-                plan = self._complete(plan)
-                if self._verify(plan):
+                plan = self._verify(self._complete(candidate))
+                if plan is not None:
                     plans.append(replace(plan, rank=len(plans) + 1))
+                elif not plans and rejected is None:
+                    rejected = tuple(candidate.cost[c] for c in self.order)
             if plans and plans[0].complete:
                 cons = [
                     *cons,
@@ -1351,6 +1477,12 @@ class _Problem:
                 ]  # partial plans only when none is complete
             if result == z3.unknown:
                 break
+        # the encoding and `check` disagreed on a plan cheaper than the first shown (or none
+        # was shown): the first is not proved the best, and "no plan" is not proved either
+        if rejected is not None and (
+            not plans or rejected < tuple(plans[0].cost[c] for c in self.order)
+        ):
+            optimal = False
         return plans, optimal
 
     def _tied(self, cons, costs, best, decision, first, limit: int) -> list[z3.ModelRef]:
@@ -1413,9 +1545,16 @@ class _Problem:
         for p in sorted(rebuild_now, key=canon):
             immediate.append(self._rebuild(p))
         chosen: list[tuple[_Group, _Option, str]] = []
+        shared = {gi for gis in self._bundles() if len(gis) > 1 for gi in gis}
+
+        def order(gi: int, opt: _Option) -> tuple:
+            """Options in their order; where the servers are in several groups, those that
+            change the agent first (see `_repointed_terms`)."""
+            return (gi in shared and opt.kind not in REPOINTING, *opt.key())
+
         for gi, g in enumerate(self.groups):
             servers = iter(sorted(g.servers, key=canon))
-            for opt, c in sorted(variables["by_group"][gi], key=lambda oc: oc[0].key()):
+            for opt, c in sorted(variables["by_group"][gi], key=lambda oc: order(gi, oc[0])):
                 chosen.extend((gi, opt, next(servers)) for _ in range(val(c)))
         loads = None
         alternatives: dict = {}
@@ -1510,7 +1649,7 @@ class _Problem:
                 for d, k in self._held(self.groups[gi], fin if fin is not None else imm).items():
                     loads[d] = loads.get(d, 0) + k
         for y in sorted(reassigned, key=canon):
-            nsec = self._secondary_count(y)
+            nsec = self._reassigned_count(y)
             targets = variables["reassign_targets"][y]
             items.append(((0, canon(y), 0, y), [(t, {t: nsec}) for t in targets]))
             alternatives[("reassign-secondary", y)] = (tuple(targets), nsec)
@@ -1646,51 +1785,56 @@ class _Problem:
             topology, servers={n: s for n, s in topology.servers.items() if canon(n) in keep}
         )
 
-    def _verify(self, plan: Plan) -> bool:
-        """Prove the plan legal with `check`: no new error after either phase.
+    def _verify(self, plan: Plan) -> Plan | None:
+        """Prove the plan legal with `check`: no new error after either phase. Returns the plan
+        with `loses["history"]`: the data sources HISTORY-LEFT-BEHIND reports in the final
+        state (what the cost `history_broken` counts); None when the plan is not legal.
 
         Only the touched servers are checked (with every DPM server): the plan changes nothing
         else, so nothing else can gain an error.
         """
         before = self._reduce(self.failure.state)
+        history: list[str] = []
         for state in (
             (plan.immediate_state, plan.final_state) if plan.final else (plan.final_state,)
         ):
-            report = check(self._reduce(state), before=before, select=self.error_rules)
+            report = check(self._reduce(state), before=before, select=[*self.error_rules, HISTORY])
             for f in report.errors:
                 if f.rule in IGNORED or f.fingerprint in self.pre:
                     continue
                 if plan.unprotected and f.rule == "UNPROTECTED":
                     continue
-                return False
-        return True
+                return None
+            history = [f.entities["datasource"] for f in report.findings if f.rule == HISTORY]
+        loses = {**plan.loses, "history": sorted(set(history), key=canon)}
+        return replace(plan, loses=loses)
 
     def _keeps_loses(self, immediate, final, fin_state) -> tuple[dict, dict]:
-        history, secondary, points_lost = [], [], []
+        """What the plan keeps and loses, by data source. `secondary_protection` lists exactly
+        what the cost `secondary_lost` counts (rules.md): every data source that had an up
+        secondary before the failure and has none up in the final state, whether its primary
+        or its secondary failed (only the touched servers can have one). `history` is filled
+        in by `_verify`, from HISTORY-LEFT-BEHIND itself."""
+        secondary, points_lost = [], []
         before = self.failure.before
         for g in self.groups:
-            for name in g.servers:
-                b_server = before.servers[name]
-                a_server = fin_state.servers.get(name)
-                if a_server is None:
+            failure = self.state.dpm_servers[g.p].failure
+            for name in g.servers if failure and failure.storage == "lost" else ():
+                after = {ds.name: ds for ds in fin_state.servers[name].datasources}
+                for b in before.servers[name].datasources:
+                    if b.primary == g.p and after[b.name].primary == g.p:
+                        points_lost.append(b.id)
+        for name in self.touched:
+            b_server, a_server = before.servers.get(name), fin_state.servers.get(name)
+            if b_server is None or a_server is None:
+                continue
+            a_by = {ds.name: ds for ds in a_server.datasources}
+            for b in b_server.datasources:
+                if b.secondary is None or not before.dpm_servers[b.secondary].up:
                     continue
-                a_by = {ds.name: ds for ds in a_server.datasources}
-                for b in b_server.datasources:
-                    if b.primary != g.p:
-                        continue
-                    a = a_by[b.name]
-                    if a.primary != b.primary and not a.switched:
-                        history.append(a.id)
-                    elif (
-                        a.primary == b.primary
-                        and self.state.dpm_servers[g.p].failure
-                        and (self.state.dpm_servers[g.p].failure.storage == "lost")
-                    ):
-                        points_lost.append(a.id)
-                    if b.secondary is not None and (
-                        a.secondary is None or not fin_state.dpm_servers[a.secondary].up
-                    ):
-                        secondary.append(a.id)
+                a = a_by.get(b.name)
+                if a is None or a.secondary is None or not fin_state.dpm_servers[a.secondary].up:
+                    secondary.append(b.id)
         keeps = {
             "recovery_points": "on the secondary for switched data sources; on the rebuilt server where its storage survived",
             "secondary_protection": sorted(
@@ -1705,7 +1849,7 @@ class _Problem:
             ),
         }
         loses = {
-            "history": sorted(history, key=canon),
+            "history": [],
             "recovery_points": sorted(points_lost, key=canon),
             "secondary_protection": sorted(secondary, key=canon),
         }

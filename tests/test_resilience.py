@@ -487,3 +487,15 @@ def test_bad_options_exit_2(capsys):
     ):
         code, _, err = run(argv, capsys)
         assert code == 2 and err.startswith("dpmsmt: error: ") and err.count("\n") == 1
+
+
+def test_an_error_the_estate_had_leaves_no_failure_unknown():
+    """issue 11: with DPM-SFO-03 failed, resilience showed `unknown … no plan` (every best plan
+    failed its proof and `top=1` gave up); each single failure now has a complete plan, and the
+    secondary the switched SFO-EX001/C:\\ loses is named."""
+    topology = dpmsmt.load(ROOT / "models" / "suggest" / "switched-chain.yaml")
+    result = resilience(topology, failures=1, jobs=1)
+    assert all(s.cost is not None and s.complete and s.optimal for s in result.sets)
+    sfo3 = next(s for s in result.sets if s.failed == ("DPM-SFO-03",))
+    assert sfo3.cost["secondary_lost"] == len(sfo3.loses_secondary) == 1
+    assert sfo3.loses_secondary == ("SFO-EX001/C:\\",)

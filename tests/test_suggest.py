@@ -4,13 +4,16 @@ the seed's documented options, explanations of blocked data sources, --apply, an
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import dpmsmt
 from dpmsmt import synth
+from dpmsmt.actions import Action, apply_actions
 from dpmsmt.cli import main
+from dpmsmt.model import Failure
 from dpmsmt.synth import synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -380,3 +383,98 @@ def test_the_same_question_twice_in_one_process_gets_the_same_plans():
     synthesize(t, failed=["DPM-NYC-01"], top=1)
     again = synthesize(t, failed=["DPM-NYC-03"], top=2)
     assert [p.to_json() for p in again.plans] == [p.to_json() for p in first.plans]
+
+
+# -- issue 11: wrong answers ------------------------------------------------------------------
+
+SWITCHED_CHAIN = ROOT / "models" / "suggest" / "switched-chain.yaml"
+
+
+def test_an_error_the_estate_had_does_not_hide_the_plan():
+    """A new secondary for DPM-SFO-02 used to hand the switched SFO-EX001/C:\\ a secondary
+    again (its SWITCHED-NO-SECONDARY error under a new fingerprint): every best plan failed its
+    proof and `--top 1` found none, while `--top 2` found two."""
+    topology = dpmsmt.load(SWITCHED_CHAIN)
+    alone = synthesize(topology, failed=["DPM-SFO-03"], top=1)
+    several = synthesize(topology, failed=["DPM-SFO-03"], top=3)
+    assert alone.optimal and [p.complete for p in alone.plans] == [True]
+    assert alone.plans[0].cost == several.plans[0].cost
+    # the switched data source had an up secondary (DPM-SFO-03) and has none: lost, and named
+    assert alone.plans[0].cost["secondary_lost"] == 1
+    assert alone.plans[0].loses["secondary_protection"] == ["SFO-EX001/C:\\"]
+
+
+def test_an_error_the_estate_had_does_not_hide_the_plan_cli(capsys):
+    argv = ["suggest-move", str(SWITCHED_CHAIN), "--fail", "DPM-SFO-03", "--top", "1"]
+    code, out, _ = run([*argv, "--format", "json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["optimal"] is True
+    assert [p["complete"] for p in doc["plans"]] == [True]
+    assert doc["plans"][0]["cost"]["unprotected"] == 0
+
+
+def test_a_new_secondary_gives_no_replica_to_a_switched_server():
+    """rules.md `reassign-secondary`: y's data sources get t, except where a rule forbids them
+    a secondary (here: a server in switched mode); the plan that does it is legal."""
+    topology = dpmsmt.load(SWITCHED_CHAIN)
+    action = Action("reassign-secondary", dpm="DPM-SFO-02", from_="DPM-SFO-03", to="DPM-SFO-01")
+    after = apply_actions(topology, [action])
+    assert after.servers["SFO-EX001"].datasources[0].secondary is None
+    plans = synthesize(topology, failed=["DPM-SFO-03"], top=3).plans
+    reassigning = [p for p in plans if any(a.action == "reassign-secondary" for a in p.actions)]
+    assert reassigning and all(p.complete for p in reassigning)
+    for plan in reassigning:
+        assert plan.final_state.servers["SFO-EX001"].datasources[0].secondary is None
+
+
+def test_secondary_lost_names_what_it_counts():
+    """Plans 2 and 3 of the seed with DPM3 failed give one of DPM1, DPM2 a new secondary: the
+    other one's data source loses its secondary, and the plan says which."""
+    plans = synthesize(seed(), failed=["DPM3"], top=3).plans
+    assert [(p.cost["secondary_lost"], p.loses["secondary_protection"]) for p in plans] == [
+        (0, []),
+        (1, ["Server2/D:\\"]),
+        (1, ["Server1/D:\\"]),
+    ]
+
+
+def test_secondary_lost_names_what_it_counts_cli(capsys):
+    code, out, _ = run(["suggest-move", str(SEED), "--fail", "DPM3", "--format", "json"], capsys)
+    assert code == 0
+    for plan in json.loads(out)["plans"]:
+        assert plan["cost"]["secondary_lost"] == len(plan["loses"]["secondary_protection"])
+
+
+def test_a_plan_with_nothing_to_do_names_the_secondaries_it_loses():
+    """DPM-SFO-03 fails while only the switched data source names it (its servers gone): the
+    plan without a new secondary loses that one and says so."""
+    topology = dpmsmt.load(SWITCHED_CHAIN)
+    servers = {"SFO-EX001": topology.servers["SFO-EX001"]}
+    topology = replace(topology, servers=servers)
+    for plan in synthesize(topology, failed=["DPM-SFO-03"], top=3).plans:
+        assert plan.cost["secondary_lost"] == len(plan.loses["secondary_protection"]) == 1
+
+
+def test_history_lists_the_data_sources_whose_primary_lost_its_storage():
+    """A rebuild after the storage was lost starts a new recovery-point chain
+    (HISTORY-LEFT-BEHIND): counted in `history_broken` and named in `loses.history`."""
+    topology = seed()
+    dpms = dict(topology.dpm_servers)
+    dpms["DPM1"] = replace(
+        dpms["DPM1"], status="failed", failure=Failure(database="intact", storage="lost")
+    )
+    topology = replace(topology, dpm_servers=dpms)
+    plans = synthesize(topology, top=5, allow=["rebuild"]).plans
+    assert plans and plans[0].cost["history_broken"] == 1
+    assert plans[0].loses["history"] == ["Server1/D:\\"]
+
+
+def test_a_plan_the_proof_refuses_is_no_proof_that_none_exists(capsys, monkeypatch):
+    """Where `check` refuses the plans the optimizer found (the encoding missed a rule), the
+    answer is not "no plan" (exit 1) but not known (exit 3)."""
+    monkeypatch.setattr(synth._Problem, "_verify", lambda self, plan: None)
+    result = synthesize(seed(), failed=["DPM1"], top=1)
+    assert result.plans == () and not result.optimal
+    code, _, _ = run(["suggest-move", str(SEED), "--fail", "DPM1", "--top", "1"], capsys)
+    assert code == 3

@@ -6,6 +6,7 @@ import yaml
 
 from dpmsmt.render.json import SCHEMA, dumps
 from dpmsmt.render.lines import text_lines
+from dpmsmt.render.resilience import _ids  # the first ids of a list, then how many more
 
 __all__ = ["render_json", "render_text", "render_yaml", "suggestion_json"]
 
@@ -58,13 +59,20 @@ def render_text(s, *, color: bool = False) -> str:
                     line(f"        - {step}")
         for key, values in p.loses.items():
             if values:
-                line("  ", (f"loses {key.replace('_', ' ')}", "yellow"), ": ", ", ".join(values))
+                label = f"loses {key.replace('_', ' ')}"
+                line("  ", (label, "yellow"), f" ({len(values)}): ", _ids(values))
         for ds, rules in p.blocked_by.items():
             why = ", ".join(rules) or "no allowed action applies"
             line("  ", ("unprotected", "red"), f" {ds}: blocked by {why}")
     if not s.optimal:
         line()
-        line(("the solver's time limit was reached: these plans may not be the best", "yellow"))
+        line(
+            (
+                "these plans are not proved the best: the solver's time limit was reached, "
+                "or the proof by check refused a cheaper plan",
+                "yellow",
+            )
+        )
     return buf.getvalue()
 
 
