@@ -10,14 +10,13 @@ import datetime as _dt
 import json
 import os
 import sys
-import tempfile
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, NoReturn, assert_never
 
 import typer
 
 from dpmsmt.findings import Report, Severity, SolverGaveUp, TopologyError
+from dpmsmt.io.output import OutputError, Terminated
 from dpmsmt.model import PROFILES
 
 try:  # typer >= 0.20 vendors click as typer._click
@@ -57,33 +56,21 @@ def _color(no_color: bool) -> bool:
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, then rename."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as e:
-        raise Fatal(f"cannot write {path}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        # mkstemp makes the file private; give it the mode a plain write would (or the old one)
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise Fatal(f"cannot write {path}: {e.strerror}") from None
+def _outputs(inputs: list[str | None], force: bool, updates=None, **claims: str | list[str] | None):
+    """The command's outputs (dpmsmt/io/output.py), claimed before any work: option name (with
+    `_` for `-`) -> path or paths."""
+    from dpmsmt.io.output import Outputs
+
+    sink = Outputs(inputs, force=force, updates=updates)
+    for option, paths in claims.items():
+        for path in [paths] if isinstance(paths, str) else paths or ():
+            sink.claim(path, "--" + option.replace("_", "-"))
+    return sink
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str, output: str | None, sink) -> None:
     if output:
-        write_atomic(output, text)
+        sink.write(output, text)
     else:
         sys.stdout.write(text)
 
@@ -167,33 +154,24 @@ def _check_targets(
             "only one --format can go to standard output; give the others an --output each "
             "(the i-th --output is where the i-th --format is written)"
         )
-    seen: set[str] = set()
-    for out in [*outs, *([write_baseline] if write_baseline else [])]:
-        key = os.path.normcase(os.path.abspath(out))
-        if key in seen:
-            raise Fatal(f"{out} is named twice by --output/--write-baseline")
-        seen.add(key)
     return targets
 
 
 def _read_baseline(path: str) -> frozenset[str]:
     """The fingerprints of a baseline file; a missing or malformed one is a Fatal (exit 2)."""
     from dpmsmt.baseline import BaselineError, parse_baseline
-    from dpmsmt.io.limits import MAX_BYTES
+    from dpmsmt.io.limits import ReadFailure
+    from dpmsmt.io.source import Unreadable, decode, display_name, read_bytes
 
+    name = display_name(path)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise Fatal(f"{path}:1:1: cannot read baseline: {e.strerror} (at <root>)") from None
-    if len(raw) > MAX_BYTES:
-        raise Fatal(f"{path}:1:1: baseline is larger than 64 MiB (at <root>)")
+        text = decode(read_bytes(path, "baseline")).removeprefix("\ufeff")
+    except Unreadable as e:
+        raise Fatal(str(e)) from None
+    except ReadFailure as f:
+        raise Fatal(f"{name}:{f.line}:{f.column}: the baseline: {f.message} (at <root>)") from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Fatal(f"{path}:1:1: the baseline is not valid UTF-8 (at <root>)") from None
-    try:
-        return parse_baseline(text, file=path)
+        return parse_baseline(text, file=name)
     except BaselineError as e:
         raise Fatal(str(e)) from None
 
@@ -252,6 +230,9 @@ def check(
         str | None, typer.Option(help="Record the current findings in this file (atomically).")
     ] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace existing --output/--write-baseline files.")
+    ] = False,
 ) -> None:
     """Prove a topology supported, or list every violated rule instance."""
     import dataclasses
@@ -261,6 +242,13 @@ def check(
     from dpmsmt.render.junit import evaluated_rules
 
     targets = _check_targets(format, output, write_baseline)
+    sink = _outputs(
+        [file, before, baseline],
+        force,
+        updates={"--write-baseline": baseline},  # a baseline may be updated in place
+        output=output,
+        write_baseline=write_baseline,
+    )
     accepted = _read_baseline(baseline) if baseline else None
     topology = _load(file)
     previous = _load(before) if before else None
@@ -284,11 +272,11 @@ def check(
         for fmt, out in targets
     ]
     if write_baseline:
-        write_atomic(write_baseline, baselines.render(report))
+        sink.write(write_baseline, baselines.render(report), "--write-baseline")
         n = len(baselines.baseline_json(report)["fingerprints"])
         sys.stderr.write(f"dpmsmt: recorded {n} finding(s) in the baseline {write_baseline}\n")
     for text, out in sorted(rendered, key=lambda t: t[1] is None):  # files first, then stdout
-        _emit(text, out)
+        _emit(text, out, sink)
     counted = tuple(f for f in report.findings if not f.baselined)
     raise typer.Exit(exit_code(dataclasses.replace(report, findings=counted), fail_on))
 
@@ -366,7 +354,7 @@ def suggest_move(
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Let --apply overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
@@ -386,7 +374,8 @@ def suggest_move(
     for c in order or ():
         if c not in CRITERIA:
             raise Fatal(f"--rank: unknown criterion {c!r} (one of {', '.join(CRITERIA)})")
-    _plan_options(top, apply, output, force)
+    _plan_options(top, apply, output)
+    sink = _outputs([file], force, output=output)
     topology = _load(file)
     try:
         suggestion = synthesize(
@@ -411,23 +400,22 @@ def suggest_move(
         ),
         apply=apply,
         output=output,
+        sink=sink,
         no_color=no_color,
         optimal=suggestion.optimal,
         complete=suggestion.complete,
     )
 
 
-def _plan_options(top: int, apply: int | None, output: str | None, force: bool) -> None:
+def _plan_options(top: int, apply: int | None, output: str | None) -> None:
     """The options suggest-move and design share, checked before anything is read."""
     if top < 1:
         raise Fatal("--top: at least 1")
     if apply is not None and not output:
         raise Fatal("--apply needs --output FILE")
-    if apply is not None and output and os.path.exists(output) and not force:
-        raise Fatal(f"--output {output} exists; use --force to overwrite it")
 
 
-def _finish_plans(plans, what: str, render, *, apply, output, no_color, optimal, complete):
+def _finish_plans(plans, what: str, render, *, apply, output, sink, no_color, optimal, complete):
     """Write plan N's final state (`--apply`, atomically) or the report, then exit: 3 when the
     solver gave up, else 0 when a complete plan exists, else 1 (suggest-move and design)."""
     color = _color(no_color)
@@ -436,11 +424,11 @@ def _finish_plans(plans, what: str, render, *, apply, output, no_color, optimal,
 
         if not 1 <= apply <= len(plans):
             raise Fatal(f"--apply {apply}: there are {len(plans)} {what}s")
-        write_atomic(output, dump(plans[apply - 1].final_state))
+        sink.write(output, dump(plans[apply - 1].final_state))
         sys.stderr.write(f"dpmsmt: wrote {what} {apply}'s final state to {output}\n")
         sys.stdout.write(render(color))
     else:
-        _emit(render(color and not output), output)
+        _emit(render(color and not output), output, sink)
     if not optimal:
         raise typer.Exit(3)
     raise typer.Exit(0 if complete else 1)
@@ -490,7 +478,7 @@ def design_command(
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Let --apply overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
@@ -510,7 +498,8 @@ def design_command(
         raise Fatal("--allow-new: at least 0")
     if timeout <= 0:
         raise Fatal("--timeout: must be positive")
-    _plan_options(top, apply, output, force)
+    _plan_options(top, apply, output)
+    sink = _outputs([file], force, output=output)
     topology = _load(file)
     try:
         result = run_design(
@@ -531,6 +520,7 @@ def design_command(
         lambda color: render_design(result, format, color=color, plan=plan, topology=topology),
         apply=apply,
         output=output,
+        sink=sink,
         no_color=no_color,
         optimal=result.optimal,
         complete=result.complete,
@@ -582,6 +572,7 @@ def graph(
             help="Draw more protected servers than this under one DPM server as one node."
         ),
     ] = 12,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
 ) -> None:
     """Draw the estate: DPM servers, protection edges, protected servers, violations in red."""
     import shutil
@@ -593,6 +584,7 @@ def graph(
         raise Fatal(f"--max-servers: at least 0, not {max_servers}")
     if format is GraphFormat.svg and shutil.which("dot") is None:  # before any solving
         raise Fatal("--format svg needs Graphviz's `dot` on the PATH (apt install graphviz)")
+    sink = _outputs([file, before], force, output=output)
     topology = _load(file)
     previous = _load(before) if before else None
     report = run_check(topology, before=previous)
@@ -602,7 +594,7 @@ def graph(
         text = render_dot(topology, report, previous, max_servers=max_servers)
         if format is GraphFormat.svg:
             text = _graphviz_svg(text)
-    _emit(text, output)
+    _emit(text, output, sink)
 
 
 @app.command()
@@ -731,6 +723,7 @@ def resilience(
     ] = 60.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
 ) -> None:
     """The best recovery plan for every set of at most K DPM servers failing at once."""
     from dpmsmt.render import resilience as render
@@ -742,6 +735,7 @@ def resilience(
         raise Fatal("--jobs: at least 1")
     if timeout <= 0:
         raise Fatal("--timeout: must be positive")
+    sink = _outputs([file], force, output=output)
     topology = _load(file)
     if sys.stderr.isatty() and not quiet:
         from rich.console import Console
@@ -769,7 +763,7 @@ def resilience(
         text = render.render_json(result)
     else:
         text = render.render_text(result, color=_color(no_color) and not output)
-    _emit(text, output)
+    _emit(text, output, sink)
     raise typer.Exit(result.exit_code())
 
 
@@ -827,7 +821,7 @@ def main(argv: list[str] | None = None) -> None:
         code = command.main(args=argv, prog_name="dpmsmt", standalone_mode=False)
     except TopologyError as e:
         _fatal(str(e.first))
-    except Fatal as e:
+    except (Fatal, OutputError) as e:
         _fatal(str(e))
     except SolverGaveUp as e:
         _fatal(str(e), 3)
@@ -839,6 +833,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         _fatal("interrupted", 130)
+    except Terminated as e:
+        _fatal(f"terminated by signal {e.signum}", 128 + e.signum)
     except click.ClickException as e:
         _fatal(e.format_message())
     except BrokenPipeError:

@@ -33,6 +33,7 @@ from dpmsmt.io.schema import (
     known_keys,
     model_at,
 )
+from dpmsmt.io.source import STDIN, Unreadable, decode, display_name, read_bytes
 from dpmsmt.io.yaml_reader import read_yaml
 from dpmsmt.model import (
     Database,
@@ -52,25 +53,34 @@ __all__ = ["load", "loads"]
 
 
 def load(path: str | os.PathLike, *, rule_ids: frozenset[str] | None = None) -> Topology:
-    """Read a topology file (`.json` as JSON, anything else as YAML)."""
-    name = str(path)
+    """Read a topology file (`.json` as JSON, anything else as YAML; `-`: standard input, JSON
+    when it starts with `{` and parses as JSON, else YAML)."""
+    path = os.fspath(path)
+    name = display_name(path)
     try:
-        size = os.stat(path).st_size
-        if size > MAX_BYTES:
-            raise TopologyError(
-                [LoadError(name, 1, 1, "<root>", f"file is larger than 64 MiB ({size:,} bytes)")]
-            )
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise TopologyError(
-            [LoadError(name, 1, 1, "<root>", f"cannot read file: {e.strerror}")]
-        ) from None
-    if len(raw) > MAX_BYTES:
-        raise TopologyError([LoadError(name, 1, 1, "<root>", "file is larger than 64 MiB")])
-    text = _decode(raw, name)
-    fmt = "json" if Path(name).suffix.lower() == ".json" else "yaml"
+        raw = read_bytes(path)
+        text = decode(raw)
+    except Unreadable as e:  # about the whole file: the position-less form (cli.md)
+        raise TopologyError([LoadError(name, 0, 0, "<root>", str(e))]) from None
+    except ReadFailure as f:
+        raise TopologyError([LoadError(name, f.line, f.column, "<root>", f.message)]) from None
+    if path == STDIN:
+        fmt = "json" if _looks_like_json(text) else "yaml"
+    else:
+        fmt = "json" if Path(name).suffix.lower() == ".json" else "yaml"
     return loads(text, format=fmt, file=name, rule_ids=rule_ids)
+
+
+def _looks_like_json(text: str) -> bool:
+    import json
+
+    if not text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return False
+    try:
+        json.loads(text.lstrip("\ufeff"))
+    except ValueError:
+        return False
+    return True
 
 
 def loads(
@@ -83,6 +93,9 @@ def loads(
     """Read a topology from text. `format` is "yaml" or "json"."""
     if text.startswith("\ufeff"):
         text = text[1:]
+        if text.startswith("\ufeff"):
+            message = "the file starts with two byte order marks (U+FEFF): remove one"
+            raise TopologyError([LoadError(file, 1, 1, "<root>", message)])
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise TopologyError([LoadError(file, 1, 1, "<root>", "document is larger than 64 MiB")])
     reader = read_json if format == "json" else read_yaml
@@ -105,17 +118,6 @@ def loads(
     finally:
         if enabled:
             gc.enable()
-
-
-def _decode(raw: bytes, name: str) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise TopologyError(
-            [LoadError(name, line, col, "<root>", "the file is not valid UTF-8")]
-        ) from None
 
 
 class _Builder:
