@@ -81,13 +81,13 @@ def _load(path: str):
     return load(path)
 
 
-def _ids(values: list[str] | None) -> set[str] | None:
+def _ids(values: list[str] | None, option: str) -> set[str] | None:
     if not values:
         return None
     from dpmsmt.rules import rule_ids
 
     known = set(rule_ids())
-    out = {v.strip().upper() for item in values for v in item.split(",") if v.strip()}
+    out = {v.upper() for v in _split(values, option)}
     unknown = sorted(out - known)
     if unknown:
         raise Fatal(f"unknown rule id {unknown[0]} (see `dpmsmt rules`)")
@@ -97,10 +97,28 @@ def _ids(values: list[str] | None) -> set[str] | None:
 def _today(value: str | None) -> _dt.date | None:
     if value is None:
         return None
+    import re
+
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError
         return _dt.date.fromisoformat(value)
     except ValueError:
-        raise Fatal(f"--today: not an ISO date: {value!r}") from None
+        raise Fatal(f"--today: not a date written YYYY-MM-DD: {value!r}") from None
+
+
+def _check_timeout(timeout: float) -> None:
+    """One rule for every command: a time limit is a positive, finite number of seconds."""
+    import math
+
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise Fatal(f"--timeout: a positive, finite number of seconds, not {timeout}")
+
+
+def _one_stdin(*paths: str | None) -> None:
+    """Standard input can be read once: at most one input may be `-`."""
+    if sum(p == "-" for p in paths) > 1:
+        raise Fatal("`-` (standard input) is given for more than one input file")
 
 
 def _profile(value: str | None) -> str | None:
@@ -241,6 +259,8 @@ def check(
     from dpmsmt.check import check as run_check
     from dpmsmt.render.junit import evaluated_rules
 
+    _check_timeout(timeout)
+    _one_stdin(file, before, baseline)
     targets = _check_targets(format, output, write_baseline)
     sink = _outputs(
         [file, before, baseline],
@@ -253,7 +273,7 @@ def check(
     topology = _load(file)
     previous = _load(before) if before else None
     chosen_profile, date = _profile(profile), _today(today)
-    selected, ignored = _ids(select), _ids(ignore)
+    selected, ignored = _ids(select, "--select"), _ids(ignore, "--ignore")
     report = run_check(
         topology,
         before=previous,
@@ -324,7 +344,12 @@ def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool, plan=1, topol
     assert_never(fmt)
 
 
-def _split(values: list[str] | None) -> list[str]:
+def _split(values: list[str] | None, option: str) -> list[str]:
+    """Comma-separated values of a repeatable option; an option given with nothing in it is an
+    error (`--allow ''` would otherwise mean "every action")."""
+    for item in values or ():
+        if not item.replace(",", "").strip():
+            raise Fatal(f"{option}: empty value {item!r}; give at least one value")
     return [v.strip() for item in values or () for v in item.split(",") if v.strip()]
 
 
@@ -366,22 +391,28 @@ def suggest_move(
     from dpmsmt.actions import ACTIONS
     from dpmsmt.synth import CRITERIA, synthesize
 
-    allowed = _split(allow) or None
+    _check_timeout(timeout)
+    allowed = _split(allow, "--allow") or None
     for a in allowed or ():
         if a not in ACTIONS:
             raise Fatal(f"--allow: unknown action {a!r} (one of {', '.join(ACTIONS)})")
-    order = _split(rank) or None
+    order = _split(rank, "--rank") or None
     for c in order or ():
         if c not in CRITERIA:
             raise Fatal(f"--rank: unknown criterion {c!r} (one of {', '.join(CRITERIA)})")
     _plan_options(top, apply, output)
     sink = _outputs([file], force, output=output)
+    failed, removed = _split(fail, "--fail"), _split(remove, "--remove")
+    both = sorted({n.casefold() for n in failed} & {n.casefold() for n in removed})
+    if both:
+        name = next(n for n in failed if n.casefold() == both[0])
+        raise Fatal(f"{name} is given to both --fail and --remove: a server is one or the other")
     topology = _load(file)
     try:
         suggestion = synthesize(
             topology,
-            failed=_split(fail),
-            removed=_split(remove),
+            failed=failed,
+            removed=removed,
             top=top,
             allow=allowed,
             rank=order,
@@ -390,7 +421,10 @@ def suggest_move(
     except KeyError as e:
         raise Fatal(str(e.args[0])) from None
     if not suggestion.failed and not suggestion.removed:
-        raise Fatal(f"{file}: no DPM server is failed or removed; name one with --fail NAME")
+        raise Fatal(
+            f"no DPM server is failed or removed in {file}: name one with --fail NAME "
+            "(or mark it `status: failed` in the file)"
+        )
     _runbook_plan(suggestion.plans, plan, "plan", format, optimal=suggestion.optimal)
     _finish_plans(
         suggestion.plans,
@@ -496,15 +530,14 @@ def design_command(
     chosen_profile = _profile(profile)
     if allow_new < 0:
         raise Fatal("--allow-new: at least 0")
-    if timeout <= 0:
-        raise Fatal("--timeout: must be positive")
+    _check_timeout(timeout)
     _plan_options(top, apply, output)
     sink = _outputs([file], force, output=output)
     topology = _load(file)
     try:
         result = run_design(
             topology,
-            for_=_split(for_),
+            for_=_split(for_, "--for"),
             allow_new=allow_new,
             allow_cycles=allow_cycles,
             top=top,
@@ -585,6 +618,7 @@ def graph(
     if format is GraphFormat.svg and shutil.which("dot") is None:  # before any solving
         raise Fatal("--format svg needs Graphviz's `dot` on the PATH (apt install graphviz)")
     sink = _outputs([file, before], force, output=output)
+    _one_stdin(file, before)
     topology = _load(file)
     previous = _load(before) if before else None
     report = run_check(topology, before=previous)
@@ -733,8 +767,7 @@ def resilience(
         raise Fatal("--failures: at least 1")
     if jobs is not None and jobs < 1:
         raise Fatal("--jobs: at least 1")
-    if timeout <= 0:
-        raise Fatal("--timeout: must be positive")
+    _check_timeout(timeout)
     sink = _outputs([file], force, output=output)
     topology = _load(file)
     if sys.stderr.isatty() and not quiet:
@@ -809,16 +842,35 @@ def rules(
     sys.stdout.write(render_rule(rule, fmt=format))
 
 
+INTERNAL_ERROR = 4
+
+
 def _fatal(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(f"dpmsmt: error: {message}\n")
+    """One line, whatever the message holds: text from a file (a name with a newline or an
+    escape sequence, a 10 MB name) is escaped and cut, so no line can be forged."""
+    from dpmsmt.io.names import shown
+
+    sys.stderr.write(f"dpmsmt: error: {shown(message, 2000)}\n")
     sys.exit(code)
 
 
+def _debug_flag(args: list[str]) -> tuple[list[str], bool]:
+    """`--debug` anywhere before `--` (or DPMSMT_DEBUG=1): an internal error shows its
+    traceback. Taken out of the arguments here, so that every command accepts it."""
+    end = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:end]
+    if debug:
+        args = [a for i, a in enumerate(args) if i >= end or a != "--debug"]
+    return args, debug or os.environ.get("DPMSMT_DEBUG", "") not in ("", "0")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: every failure becomes one line and an exit code, never a traceback."""
+    """Console entry point: every failure becomes one line and an exit code, never a traceback.
+    Exit 4 is a bug in dpmsmt (never 1, which means "the answer is no")."""
+    args, debug = _debug_flag(list(sys.argv[1:] if argv is None else argv))
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="dpmsmt", standalone_mode=False)
+        code = command.main(args=args, prog_name="dpmsmt", standalone_mode=False)
     except TopologyError as e:
         _fatal(str(e.first))
     except (Fatal, OutputError) as e:
@@ -836,7 +888,17 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated as e:
         _fatal(f"terminated by signal {e.signum}", 128 + e.signum)
     except click.ClickException as e:
-        _fatal(e.format_message())
+        _fatal(e.format_message().replace("\n", " "))
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as e:  # a bug: one line and exit 4; the traceback with --debug
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _fatal(
+            f"internal error: {type(e).__name__}: {e} (a bug in dpmsmt; "
+            + ("please report it with the traceback above)" if debug else "--debug shows where)"),
+            INTERNAL_ERROR,
+        )
     sys.exit(code if isinstance(code, int) else 0)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from dpmsmt.findings import LoadError, TopologyError
 from dpmsmt.io.json_reader import read_json
 from dpmsmt.io.limits import MAX_BYTES, ReadFailure
+from dpmsmt.io.names import MAX_LONG_NAME, name_problem, shown, text_problem
 from dpmsmt.io.schema import (
     DatabaseDoc,
     DataSourceDoc,
@@ -128,6 +129,7 @@ class _Builder:
         # sources name a few hundred DPM servers), and equal policies -> one shared `Policy`.
         self._dpm_resolved: dict[str, str] = {}
         self._policies: dict[tuple, Policy] = {}
+        self._good_names: set[str] = set()  # names already found printable and short enough
 
     # -- errors ---------------------------------------------------------------------------
     def error(self, path: tuple, message: str, *, key: bool = False) -> None:
@@ -150,7 +152,7 @@ class _Builder:
                     close = difflib.get_close_matches(str(key), known_keys(model), n=1)
                     if close:
                         hint = f": did you mean `{close[0]}`?"
-                self.error(path, f"unknown key `{key}`{hint}", key=True)
+                self.error(path, f"unknown key `{shown(str(key))}`{hint}", key=True)
             elif kind == "missing":
                 missing = rest[-1] if rest else (path[-1] if path else "?")
                 self.error(path, f"missing required key `{missing}`")
@@ -205,6 +207,8 @@ class _Builder:
             servers[name] = self.server(name, s)
 
         waivers = tuple(self.waiver(i, w) for i, w in enumerate(doc.get("waivers") or []))
+        for key in ("name", "description"):
+            self.check_text(doc.get(key), (key,))
         if self.errors:
             raise TopologyError(self.errors)
         return Topology(
@@ -254,6 +258,8 @@ class _Builder:
             inactive.append(InactiveReplica(entry["datasource"], src))
         database = d.get("database")
         tape_library = d.get("tape_library", dflt["tape_library"])
+        self.check_name(d["version"], (*path, "version"), "version")
+        self.check_name(d.get("os"), (*path, "os"), "OS version")
         return DpmServer(
             name=name,
             version=d["version"],
@@ -290,9 +296,26 @@ class _Builder:
             ),
         )
 
+    def check_name(self, name, path: tuple, what: str, limit: int = 255, *, key=False) -> None:
+        """A name that cannot be printed safely or names nothing Windows can name is an error
+        (dpmsmt/io/names.py); the caller keeps it, so that one bad name is one error."""
+        if isinstance(name, str) and name not in self._good_names:
+            problem = name_problem(name, limit)
+            if problem is None:
+                self._good_names.add(name)
+            else:
+                self.error(path, f"{what} `{shown(name)}`: {problem}", key=key)
+
+    def check_text(self, text, path: tuple) -> None:
+        if isinstance(text, str):
+            problem = text_problem(text)
+            if problem is not None:
+                self.error(path, f"`{path[-1]}`: {problem}")
+
     def _names(self, mapping: dict, section: str, what: str) -> dict[str, str]:
         out: dict[str, str] = {}
         for name in mapping:
+            self.check_name(name, (section, name), f"{what} name", key=True)
             key = canon(name)
             if key in out:
                 self.error(
@@ -310,7 +333,7 @@ class _Builder:
         if found is None:
             close = difflib.get_close_matches(name, list(names.values()), n=1)
             hint = f": did you mean {close[0]}?" if close else ""
-            self.error(path, f"{what} {name} is not defined{hint}")
+            self.error(path, f"{what} {shown(name)} is not defined{hint}")
             return name
         return found
 
@@ -356,8 +379,19 @@ class _Builder:
         dpm_ref, policy_of = self.dpm_ref, self._policy
         datasources = []
         seen: dict[str, int] = {}
+        check_name = self.check_name
         for i, ds in enumerate(s.get("datasources", dflt["datasources"])):
             ds_name = ds["name"]
+            check_name(
+                ds_name, (*path, "datasources", i, "name"), "data source name", MAX_LONG_NAME
+            )
+            if "protection_group" in ds:
+                check_name(
+                    ds["protection_group"],
+                    (*path, "datasources", i, "protection_group"),
+                    "protection group name",
+                    MAX_LONG_NAME,
+                )
             key = canon(ds_name)
             if key in seen:
                 self.error(
@@ -460,7 +494,8 @@ class _Builder:
         if rule not in self.rule_ids:
             close = difflib.get_close_matches(rule, sorted(self.rule_ids), n=1)
             hint = f": did you mean {close[0]}?" if close else ""
-            self.error((*path, "rule"), f"unknown rule id {rule}{hint}")
+            self.error((*path, "rule"), f"unknown rule id {shown(rule)}{hint}")
+        self.check_text(w["reason"], (*path, "reason"))
         target = w.get("target", dflt["target"])
         if target is not None:
             target = self._waiver_target(target, (*path, "target"))
@@ -469,7 +504,7 @@ class _Builder:
             try:
                 _dt.date.fromisoformat(expires)
             except ValueError:
-                self.error((*path, "expires"), f"`expires` is not an ISO date: {expires!r}")
+                self.error((*path, "expires"), f"`expires` is not an ISO date: {shown(expires)!r}")
         return Waiver(rule=rule, reason=w["reason"], target=target, expires=expires, index=i)
 
     def _waiver_target(self, target: str, path: tuple) -> str:
@@ -489,6 +524,7 @@ class _Builder:
                 ):
                     return f"{sname}/{d['name']}"
         self.error(
-            path, f"waiver target {target} is not a defined DPM server, server or data source"
+            path,
+            f"waiver target {shown(target)} is not a defined DPM server, server or data source",
         )
         return target
