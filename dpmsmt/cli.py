@@ -104,7 +104,7 @@ def _today(value: str | None) -> _dt.date | None:
             raise ValueError
         return _dt.date.fromisoformat(value)
     except ValueError:
-        raise Fatal(f"--today: not a date written YYYY-MM-DD: {value!r}") from None
+        raise Fatal(f"--today: not an ISO date (YYYY-MM-DD): {value!r}") from None
 
 
 def _check_timeout(timeout: float) -> None:

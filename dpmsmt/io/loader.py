@@ -259,7 +259,7 @@ class _Builder:
         database = d.get("database")
         tape_library = d.get("tape_library", dflt["tape_library"])
         self.check_name(d["version"], (*path, "version"), "version")
-        self.check_name(d.get("os"), (*path, "os"), "OS version")
+        self.check_name(d.get("os"), (*path, "os"), "OS version", optional=True)
         return DpmServer(
             name=name,
             version=d["version"],
@@ -296,10 +296,17 @@ class _Builder:
             ),
         )
 
-    def check_name(self, name, path: tuple, what: str, limit: int = 255, *, key=False) -> None:
+    def check_name(
+        self, name, path: tuple, what: str, limit: int = 255, *, key=False, optional=False
+    ) -> None:
         """A name that cannot be printed safely or names nothing Windows can name is an error
-        (dpmsmt/io/names.py); the caller keeps it, so that one bad name is one error."""
-        if isinstance(name, str) and name not in self._good_names:
+        (dpmsmt/io/names.py); the caller keeps it, so that one bad name is one error.
+        `optional`: an empty value means "none" there (`os: ""`)."""
+        if (
+            isinstance(name, str)
+            and name not in self._good_names
+            and (name.strip() or not optional)
+        ):
             problem = name_problem(name, limit)
             if problem is None:
                 self._good_names.add(name)
@@ -391,6 +398,7 @@ class _Builder:
                     (*path, "datasources", i, "protection_group"),
                     "protection group name",
                     MAX_LONG_NAME,
+                    optional=True,
                 )
             key = canon(ds_name)
             if key in seen:
