@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from dpmsmt.findings import LoadError, TopologyError
+from dpmsmt.io.enums import canonical_enums
 from dpmsmt.io.json_reader import read_json
 from dpmsmt.io.limits import MAX_BYTES, ReadFailure
 from dpmsmt.io.names import MAX_LONG_NAME, name_problem, shown, text_problem
@@ -234,6 +235,11 @@ class _Builder:
             return fast_validator().validate_python(self.data)
         except ValidationError:
             pass
+        if canonical_enums(self.data, TopologyDoc):  # `type: SQL` is `type: sql`
+            try:
+                return fast_validator().validate_python(self.data)
+            except ValidationError:
+                pass
         try:
             doc = TopologyDoc.model_validate(self.data)
         except ValidationError as exc:
