@@ -64,15 +64,20 @@ def _read_regular(path: str, what: str) -> bytes:
         fd = os.open(path, flags)
     except OSError as e:
         raise Unreadable(f"cannot read the {what} {path}: {e.strerror}") from None
-    with os.fdopen(fd, "rb") as fh:
+    try:
         st = os.fstat(fd)
-        kind = stat.S_IFMT(st.st_mode)
-        if kind != stat.S_IFREG:
-            raise Unreadable(
-                f"cannot read the {what} {path}: it is {_KINDS.get(kind, 'not a regular file')}, "
-                "not a regular file (to read from a pipe, give `-` and redirect it to standard "
-                "input)"
-            )
+    except OSError as e:  # pragma: no cover - fstat of an open descriptor
+        os.close(fd)
+        raise Unreadable(f"cannot read the {what} {path}: {e.strerror}") from None
+    kind = stat.S_IFMT(st.st_mode)
+    if kind != stat.S_IFREG:
+        os.close(fd)
+        raise Unreadable(
+            f"cannot read the {what} {path}: it is {_KINDS.get(kind, 'not a regular file')}, "
+            "not a regular file (to read from a pipe, give `-` and redirect it to standard "
+            "input)"
+        )
+    with os.fdopen(fd, "rb") as fh:
         if st.st_size > MAX_BYTES:
             raise Unreadable(f"the {what} {path} is larger than 64 MiB ({st.st_size:,} bytes)")
         try:
