@@ -11,6 +11,7 @@ import datetime as _dt
 import difflib
 import gc
 import os
+import re
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -52,6 +53,8 @@ from dpmsmt.model import (
 )
 
 __all__ = ["load", "loads"]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def load(path: str | os.PathLike, *, rule_ids: frozenset[str] | None = None) -> Topology:
@@ -154,6 +157,9 @@ class _Builder:
                     if close:
                         hint = f": did you mean `{close[0]}`?"
                 self.error(path, f"unknown key `{shown(str(key))}`{hint}", key=True)
+            elif kind == "string_too_short":
+                what = f"`{path[-1]}`: " if path and isinstance(path[-1], str) else ""
+                self.error(path, f"{what}{name_problem('')}")
             elif kind == "missing":
                 missing = rest[-1] if rest else (path[-1] if path else "?")
                 self.error(path, f"missing required key `{missing}`")
@@ -516,6 +522,8 @@ class _Builder:
         expires = w.get("expires", dflt["expires"])
         if expires is not None:
             try:
+                if not _ISO_DATE.fullmatch(expires):  # Python also reads `20260101`
+                    raise ValueError
                 _dt.date.fromisoformat(expires)
             except ValueError:
                 self.error((*path, "expires"), f"`expires` is not an ISO date: {shown(expires)!r}")
