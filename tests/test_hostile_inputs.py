@@ -4,8 +4,10 @@ read, or refused with one error line and exit 2 (dpmsmt/io/source.py and the rea
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -42,9 +44,34 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 )
 def test_a_fifo_is_refused_without_waiting(here, argv):
     os.mkfifo("f.yaml")  # nobody writes into it: reading it would wait forever
-    code, out, err = run(*argv)
+    with _unblocking("f.yaml"):
+        code, out, err = run(*argv)
     assert (code, out) == (2, "")
     assert "it is a pipe, not a regular file" in one_error_line(err)
+
+
+@contextlib.contextmanager
+def _unblocking(fifo: str):
+    """If a regression makes dpmsmt wait for a writer, one comes after 3 s and closes at once:
+    the test then fails on the message instead of hanging the suite."""
+    done = threading.Event()
+
+    def writer():
+        if done.wait(3):
+            return
+        while not done.is_set():
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # no reader yet
+                done.wait(0.05)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def test_a_folder_is_refused(here):
