@@ -270,7 +270,7 @@ class _Builder:
             inactive.append(InactiveReplica(entry["datasource"], src))
         database = d.get("database")
         tape_library = d.get("tape_library", dflt["tape_library"])
-        self.check_name(d["version"], (*path, "version"), "version")
+        self.check_name(d["version"], (*path, "version"), "version", optional=True)
         self.check_name(d.get("os"), (*path, "os"), "OS version", optional=True)
         return DpmServer(
             name=name,
