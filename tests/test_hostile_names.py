@@ -126,3 +126,22 @@ def test_text_output_prints_unicode_names_whole(here):
     code, out, err = run("check", "e.json")
     assert code == 0 and err == ""
     assert "e.json: valid" in out
+
+
+def test_no_suggestion_is_sought_for_a_huge_name(monkeypatch):
+    """difflib compares every character: for a 10 MB name, seconds per defined name."""
+    import difflib
+
+    real = difflib.get_close_matches
+
+    def bounded(word, *args, **kwargs):
+        assert len(word) <= 1024, "a suggestion sought for a huge name"
+        return real(word, *args, **kwargs)
+
+    monkeypatch.setattr(difflib, "get_close_matches", bounded)
+    doc = json.loads(estate())
+    doc["servers"]["S1"]["agent"] = "X" * 100_000
+    doc["servers"]["S1"]["k" * 100_000] = 1
+    with pytest.raises(dpmsmt.TopologyError) as info:
+        dpmsmt.loads(json.dumps(doc), format="json")
+    assert "is not defined" in str(info.value) or "unknown key" in str(info.value)

@@ -20,7 +20,7 @@ from dpmsmt.findings import LoadError, TopologyError
 from dpmsmt.io.enums import canonical_enums
 from dpmsmt.io.json_reader import read_json
 from dpmsmt.io.limits import MAX_BYTES, ReadFailure
-from dpmsmt.io.names import MAX_LONG_NAME, name_problem, shown, text_problem
+from dpmsmt.io.names import MAX_LONG_NAME, MAX_NAME, name_problem, shown, text_problem
 from dpmsmt.io.schema import (
     DatabaseDoc,
     DataSourceDoc,
@@ -152,7 +152,7 @@ class _Builder:
                 key = path[-1]
                 model = model_at(path[:-1])
                 hint = ""
-                if model is not None:
+                if model is not None and len(str(key)) <= MAX_NAME:  # difflib is slow on 10 MB
                     close = difflib.get_close_matches(str(key), known_keys(model), n=1)
                     if close:
                         hint = f": did you mean `{close[0]}`?"
@@ -350,7 +350,11 @@ class _Builder:
     def ref(self, name: str, names: dict[str, str], path: tuple, what: str) -> str:
         found = names.get(canon(name))
         if found is None:
-            close = difflib.get_close_matches(name, list(names.values()), n=1)
+            close = (  # no suggestion for a name longer than any name (difflib is slow on 10 MB)
+                difflib.get_close_matches(name, list(names.values()), n=1)
+                if len(name) <= MAX_LONG_NAME
+                else []
+            )
             hint = f": did you mean {close[0]}?" if close else ""
             self.error(path, f"{what} {shown(name)} is not defined{hint}")
             return name
