@@ -166,7 +166,10 @@ def _check_targets(
             f"{len(outs)} --output for {len(fmts)} --format: "
             "the i-th --output is where the i-th --format is written"
         )
-    targets = [(fmt, outs[i] if i < len(outs) else None) for i, fmt in enumerate(fmts)]
+    # `--output -` is standard output: it counts as the one format that may go there
+    targets = [
+        (fmt, outs[i] if i < len(outs) and outs[i] != "-" else None) for i, fmt in enumerate(fmts)
+    ]
     if sum(out is None for _, out in targets) > 1:
         raise Fatal(
             "only one --format can go to standard output; give the others an --output each "
@@ -447,6 +450,10 @@ def _plan_options(top: int, apply: int | None, output: str | None) -> None:
         raise Fatal("--top: at least 1")
     if apply is not None and not output:
         raise Fatal("--apply needs --output FILE")
+    if apply is not None and output == "-":
+        raise Fatal(
+            "--apply --output -: the final state would be mixed with the report; name a file"
+        )
 
 
 def _finish_plans(plans, what: str, render, *, apply, output, sink, no_color, optimal, complete):

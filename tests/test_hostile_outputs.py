@@ -274,3 +274,13 @@ def test_fuzz_output_paths(tmp_path_factory, command, kind, force, data):
         assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
     finally:
         os.chdir(old)
+
+
+def test_dash_counts_as_the_one_format_on_standard_output(here):
+    code, _, err = run("check", "t.yaml", "-f", "json", "-o", "-", "-f", "text")
+    assert code == 2 and "only one --format can go to standard output" in one_error_line(err)
+
+
+def test_apply_to_standard_output_is_refused(here):
+    code, _, err = run("suggest-move", "t.yaml", "--apply", "1", "--output", "-")
+    assert code == 2 and "name a file" in one_error_line(err)
