@@ -675,10 +675,9 @@ def report(
         raise Fatal("--failures: at least 1")
     if jobs is not None and jobs < 1:
         raise Fatal("--jobs: at least 1")
-    if timeout <= 0:
-        raise Fatal("--timeout: must be positive")
-    if os.path.exists(output) and not force:
-        raise Fatal(f"--output {output} exists; use --force to overwrite it")
+    _check_timeout(timeout)
+    _one_stdin(file, before, baseline)
+    sink = _outputs([file, before, baseline], force, output=output)
     date = _today(today) or _dt.date.today()
     accepted = _read_baseline(baseline) if baseline else None
     topology = _load(file)
@@ -689,7 +688,7 @@ def report(
             today=date,
             before=previous,
             failures=failures,
-            fail=_split(fail),
+            fail=_split(fail, "--fail"),
             baseline=accepted,
             timeout=timeout,
             jobs=jobs,
@@ -698,7 +697,7 @@ def report(
     except KeyError as e:
         raise Fatal(str(e.args[0])) from None
     svg, note = _report_svg(topology, model, previous)
-    write_atomic(output, render_html(model, svg=svg, svg_note=note))
+    sink.write(output, render_html(model, svg=svg, svg_note=note))
     sys.stderr.write(f"dpmsmt: wrote the report of {file} to {output}\n")
 
 

@@ -32,6 +32,7 @@ COMMANDS = {
     "design": ["design"],
     "resilience": ["resilience", "--jobs", "1", "--quiet"],
     "validate": ["validate"],
+    "report": ["report", "--output", "r.html", "--jobs", "1"],
 }
 
 

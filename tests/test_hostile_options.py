@@ -18,7 +18,7 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-TIMED = ["check", "suggest-move", "design", "resilience"]
+TIMED = ["check", "suggest-move", "design", "resilience", "report"]
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "NaN"])

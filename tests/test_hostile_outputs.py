@@ -45,6 +45,9 @@ INTO_THE_INPUT = [
     ["graph", "t.yaml", "--output", "t.yaml"],
     ["graph", "a.yaml", "--before", "t.yaml", "--output", "t.yaml"],
     ["resilience", "t.yaml", "--jobs", "1", "--quiet", "--output", "t.yaml"],
+    ["report", "t.yaml", "--output", "t.yaml"],
+    ["report", "a.yaml", "--before", "t.yaml", "--output", "t.yaml"],
+    ["report", "a.yaml", "--baseline", "b.json", "--output", "b.json"],
 ]
 
 
@@ -83,6 +86,7 @@ WRITERS = [
     ["design", "t.yaml", "--output", "out"],
     ["graph", "t.yaml", "--output", "out"],
     ["resilience", "t.yaml", "--jobs", "1", "--quiet", "--output", "out"],
+    ["report", "t.yaml", "--output", "out"],
 ]
 
 
