@@ -10,14 +10,13 @@ import datetime as _dt
 import json
 import os
 import sys
-import tempfile
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, NoReturn, assert_never
 
 import typer
 
 from dpmsmt.findings import Report, Severity, SolverGaveUp, TopologyError
+from dpmsmt.io.output import OutputError, Terminated
 from dpmsmt.model import PROFILES
 
 try:  # typer >= 0.20 vendors click as typer._click
@@ -57,33 +56,21 @@ def _color(no_color: bool) -> bool:
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, then rename."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as e:
-        raise Fatal(f"cannot write {path}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        # mkstemp makes the file private; give it the mode a plain write would (or the old one)
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise Fatal(f"cannot write {path}: {e.strerror}") from None
+def _outputs(inputs: list[str | None], force: bool, updates=None, **claims: str | list[str] | None):
+    """The command's outputs (dpmsmt/io/output.py), claimed before any work: option name (with
+    `_` for `-`) -> path or paths."""
+    from dpmsmt.io.output import Outputs
+
+    sink = Outputs(inputs, force=force, updates=updates)
+    for option, paths in claims.items():
+        for path in [paths] if isinstance(paths, str) else paths or ():
+            sink.claim(path, "--" + option.replace("_", "-"))
+    return sink
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str, output: str | None, sink) -> None:
     if output:
-        write_atomic(output, text)
+        sink.write(output, text)
     else:
         sys.stdout.write(text)
 
@@ -94,13 +81,13 @@ def _load(path: str):
     return load(path)
 
 
-def _ids(values: list[str] | None) -> set[str] | None:
+def _ids(values: list[str] | None, option: str) -> set[str] | None:
     if not values:
         return None
     from dpmsmt.rules import rule_ids
 
     known = set(rule_ids())
-    out = {v.strip().upper() for item in values for v in item.split(",") if v.strip()}
+    out = {v.upper() for v in _split(values, option)}
     unknown = sorted(out - known)
     if unknown:
         raise Fatal(f"unknown rule id {unknown[0]} (see `dpmsmt rules`)")
@@ -110,10 +97,28 @@ def _ids(values: list[str] | None) -> set[str] | None:
 def _today(value: str | None) -> _dt.date | None:
     if value is None:
         return None
+    import re
+
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError
         return _dt.date.fromisoformat(value)
     except ValueError:
-        raise Fatal(f"--today: not an ISO date: {value!r}") from None
+        raise Fatal(f"--today: not an ISO date (YYYY-MM-DD): {value!r}") from None
+
+
+def _check_timeout(timeout: float) -> None:
+    """One rule for every command: a time limit is a positive, finite number of seconds."""
+    import math
+
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise Fatal(f"--timeout: a positive, finite number of seconds, not {timeout}")
+
+
+def _one_stdin(*paths: str | None) -> None:
+    """Standard input can be read once: at most one input may be `-`."""
+    if sum(p == "-" for p in paths) > 1:
+        raise Fatal("`-` (standard input) is given for more than one input file")
 
 
 def _profile(value: str | None) -> str | None:
@@ -161,39 +166,33 @@ def _check_targets(
             f"{len(outs)} --output for {len(fmts)} --format: "
             "the i-th --output is where the i-th --format is written"
         )
-    targets = [(fmt, outs[i] if i < len(outs) else None) for i, fmt in enumerate(fmts)]
+    # `--output -` is standard output: it counts as the one format that may go there
+    targets = [
+        (fmt, outs[i] if i < len(outs) and outs[i] != "-" else None) for i, fmt in enumerate(fmts)
+    ]
     if sum(out is None for _, out in targets) > 1:
         raise Fatal(
             "only one --format can go to standard output; give the others an --output each "
             "(the i-th --output is where the i-th --format is written)"
         )
-    seen: set[str] = set()
-    for out in [*outs, *([write_baseline] if write_baseline else [])]:
-        key = os.path.normcase(os.path.abspath(out))
-        if key in seen:
-            raise Fatal(f"{out} is named twice by --output/--write-baseline")
-        seen.add(key)
     return targets
 
 
 def _read_baseline(path: str) -> frozenset[str]:
     """The fingerprints of a baseline file; a missing or malformed one is a Fatal (exit 2)."""
     from dpmsmt.baseline import BaselineError, parse_baseline
-    from dpmsmt.io.limits import MAX_BYTES
+    from dpmsmt.io.limits import ReadFailure
+    from dpmsmt.io.source import Unreadable, decode, display_name, read_bytes
 
+    name = display_name(path)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise Fatal(f"{path}:1:1: cannot read baseline: {e.strerror} (at <root>)") from None
-    if len(raw) > MAX_BYTES:
-        raise Fatal(f"{path}:1:1: baseline is larger than 64 MiB (at <root>)")
+        text = decode(read_bytes(path, "baseline")).removeprefix("\ufeff")
+    except Unreadable as e:
+        raise Fatal(str(e)) from None
+    except ReadFailure as f:
+        raise Fatal(f"{name}:{f.line}:{f.column}: the baseline: {f.message} (at <root>)") from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Fatal(f"{path}:1:1: the baseline is not valid UTF-8 (at <root>)") from None
-    try:
-        return parse_baseline(text, file=path)
+        return parse_baseline(text, file=name)
     except BaselineError as e:
         raise Fatal(str(e)) from None
 
@@ -252,6 +251,9 @@ def check(
         str | None, typer.Option(help="Record the current findings in this file (atomically).")
     ] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace existing --output/--write-baseline files.")
+    ] = False,
 ) -> None:
     """Prove a topology supported, or list every violated rule instance."""
     import dataclasses
@@ -260,12 +262,21 @@ def check(
     from dpmsmt.check import check as run_check
     from dpmsmt.render.junit import evaluated_rules
 
+    _check_timeout(timeout)
+    _one_stdin(file, before, baseline)
     targets = _check_targets(format, output, write_baseline)
+    sink = _outputs(
+        [file, before, baseline],
+        force,
+        updates={"--write-baseline": baseline},  # a baseline may be updated in place
+        output=output,
+        write_baseline=write_baseline,
+    )
     accepted = _read_baseline(baseline) if baseline else None
     topology = _load(file)
     previous = _load(before) if before else None
     chosen_profile, date = _profile(profile), _today(today)
-    selected, ignored = _ids(select), _ids(ignore)
+    selected, ignored = _ids(select, "--select"), _ids(ignore, "--ignore")
     report = run_check(
         topology,
         before=previous,
@@ -284,11 +295,11 @@ def check(
         for fmt, out in targets
     ]
     if write_baseline:
-        write_atomic(write_baseline, baselines.render(report))
+        sink.write(write_baseline, baselines.render(report), "--write-baseline")
         n = len(baselines.baseline_json(report)["fingerprints"])
         sys.stderr.write(f"dpmsmt: recorded {n} finding(s) in the baseline {write_baseline}\n")
     for text, out in sorted(rendered, key=lambda t: t[1] is None):  # files first, then stdout
-        _emit(text, out)
+        _emit(text, out, sink)
     counted = tuple(f for f in report.findings if not f.baselined)
     raise typer.Exit(exit_code(dataclasses.replace(report, findings=counted), fail_on))
 
@@ -336,7 +347,12 @@ def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool, plan=1, topol
     assert_never(fmt)
 
 
-def _split(values: list[str] | None) -> list[str]:
+def _split(values: list[str] | None, option: str) -> list[str]:
+    """Comma-separated values of a repeatable option; an option given with nothing in it is an
+    error (`--allow ''` would otherwise mean "every action")."""
+    for item in values or ():
+        if not item.replace(",", "").strip():
+            raise Fatal(f"{option}: empty value {item!r}; give at least one value")
     return [v.strip() for item in values or () for v in item.split(",") if v.strip()]
 
 
@@ -366,7 +382,7 @@ def suggest_move(
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Let --apply overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
@@ -378,21 +394,28 @@ def suggest_move(
     from dpmsmt.actions import ACTIONS
     from dpmsmt.synth import CRITERIA, synthesize
 
-    allowed = _split(allow) or None
+    _check_timeout(timeout)
+    allowed = _split(allow, "--allow") or None
     for a in allowed or ():
         if a not in ACTIONS:
             raise Fatal(f"--allow: unknown action {a!r} (one of {', '.join(ACTIONS)})")
-    order = _split(rank) or None
+    order = _split(rank, "--rank") or None
     for c in order or ():
         if c not in CRITERIA:
             raise Fatal(f"--rank: unknown criterion {c!r} (one of {', '.join(CRITERIA)})")
-    _plan_options(top, apply, output, force)
+    _plan_options(top, apply, output)
+    sink = _outputs([file], force, output=output)
+    failed, removed = _split(fail, "--fail"), _split(remove, "--remove")
+    both = sorted({n.casefold() for n in failed} & {n.casefold() for n in removed})
+    if both:
+        name = next(n for n in failed if n.casefold() == both[0])
+        raise Fatal(f"{name} is given to both --fail and --remove: a server is one or the other")
     topology = _load(file)
     try:
         suggestion = synthesize(
             topology,
-            failed=_split(fail),
-            removed=_split(remove),
+            failed=failed,
+            removed=removed,
             top=top,
             allow=allowed,
             rank=order,
@@ -401,7 +424,10 @@ def suggest_move(
     except KeyError as e:
         raise Fatal(str(e.args[0])) from None
     if not suggestion.failed and not suggestion.removed:
-        raise Fatal(f"{file}: no DPM server is failed or removed; name one with --fail NAME")
+        raise Fatal(
+            f"no DPM server is failed or removed in {file}: name one with --fail NAME "
+            "(or mark it `status: failed` in the file)"
+        )
     _runbook_plan(suggestion.plans, plan, "plan", format, optimal=suggestion.optimal)
     _finish_plans(
         suggestion.plans,
@@ -411,23 +437,26 @@ def suggest_move(
         ),
         apply=apply,
         output=output,
+        sink=sink,
         no_color=no_color,
         optimal=suggestion.optimal,
         complete=suggestion.complete,
     )
 
 
-def _plan_options(top: int, apply: int | None, output: str | None, force: bool) -> None:
+def _plan_options(top: int, apply: int | None, output: str | None) -> None:
     """The options suggest-move and design share, checked before anything is read."""
     if top < 1:
         raise Fatal("--top: at least 1")
     if apply is not None and not output:
         raise Fatal("--apply needs --output FILE")
-    if apply is not None and output and os.path.exists(output) and not force:
-        raise Fatal(f"--output {output} exists; use --force to overwrite it")
+    if apply is not None and output == "-":
+        raise Fatal(
+            "--apply --output -: the final state would be mixed with the report; name a file"
+        )
 
 
-def _finish_plans(plans, what: str, render, *, apply, output, no_color, optimal, complete):
+def _finish_plans(plans, what: str, render, *, apply, output, sink, no_color, optimal, complete):
     """Write plan N's final state (`--apply`, atomically) or the report, then exit: 3 when the
     solver gave up, else 0 when a complete plan exists, else 1 (suggest-move and design)."""
     color = _color(no_color)
@@ -436,11 +465,11 @@ def _finish_plans(plans, what: str, render, *, apply, output, no_color, optimal,
 
         if not 1 <= apply <= len(plans):
             raise Fatal(f"--apply {apply}: there are {len(plans)} {what}s")
-        write_atomic(output, dump(plans[apply - 1].final_state))
+        sink.write(output, dump(plans[apply - 1].final_state))
         sys.stderr.write(f"dpmsmt: wrote {what} {apply}'s final state to {output}\n")
         sys.stdout.write(render(color))
     else:
-        _emit(render(color and not output), output)
+        _emit(render(color and not output), output, sink)
     if not optimal:
         raise typer.Exit(3)
     raise typer.Exit(0 if complete else 1)
@@ -490,7 +519,7 @@ def design_command(
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Let --apply overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
@@ -508,14 +537,14 @@ def design_command(
     chosen_profile = _profile(profile)
     if allow_new < 0:
         raise Fatal("--allow-new: at least 0")
-    if timeout <= 0:
-        raise Fatal("--timeout: must be positive")
-    _plan_options(top, apply, output, force)
+    _check_timeout(timeout)
+    _plan_options(top, apply, output)
+    sink = _outputs([file], force, output=output)
     topology = _load(file)
     try:
         result = run_design(
             topology,
-            for_=_split(for_),
+            for_=_split(for_, "--for"),
             allow_new=allow_new,
             allow_cycles=allow_cycles,
             top=top,
@@ -531,6 +560,7 @@ def design_command(
         lambda color: render_design(result, format, color=color, plan=plan, topology=topology),
         apply=apply,
         output=output,
+        sink=sink,
         no_color=no_color,
         optimal=result.optimal,
         complete=result.complete,
@@ -582,6 +612,7 @@ def graph(
             help="Draw more protected servers than this under one DPM server as one node."
         ),
     ] = 12,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
 ) -> None:
     """Draw the estate: DPM servers, protection edges, protected servers, violations in red."""
     import shutil
@@ -593,6 +624,8 @@ def graph(
         raise Fatal(f"--max-servers: at least 0, not {max_servers}")
     if format is GraphFormat.svg and shutil.which("dot") is None:  # before any solving
         raise Fatal("--format svg needs Graphviz's `dot` on the PATH (apt install graphviz)")
+    sink = _outputs([file, before], force, output=output)
+    _one_stdin(file, before)
     topology = _load(file)
     previous = _load(before) if before else None
     report = run_check(topology, before=previous)
@@ -602,7 +635,7 @@ def graph(
         text = render_dot(topology, report, previous, max_servers=max_servers)
         if format is GraphFormat.svg:
             text = _graphviz_svg(text)
-    _emit(text, output)
+    _emit(text, output, sink)
 
 
 @app.command()
@@ -642,10 +675,9 @@ def report(
         raise Fatal("--failures: at least 1")
     if jobs is not None and jobs < 1:
         raise Fatal("--jobs: at least 1")
-    if timeout <= 0:
-        raise Fatal("--timeout: must be positive")
-    if os.path.exists(output) and not force:
-        raise Fatal(f"--output {output} exists; use --force to overwrite it")
+    _check_timeout(timeout)
+    _one_stdin(file, before, baseline)
+    sink = _outputs([file, before, baseline], force, output=output)
     date = _today(today) or _dt.date.today()
     accepted = _read_baseline(baseline) if baseline else None
     topology = _load(file)
@@ -656,7 +688,7 @@ def report(
             today=date,
             before=previous,
             failures=failures,
-            fail=_split(fail),
+            fail=_split(fail, "--fail"),
             baseline=accepted,
             timeout=timeout,
             jobs=jobs,
@@ -665,7 +697,7 @@ def report(
     except KeyError as e:
         raise Fatal(str(e.args[0])) from None
     svg, note = _report_svg(topology, model, previous)
-    write_atomic(output, render_html(model, svg=svg, svg_note=note))
+    sink.write(output, render_html(model, svg=svg, svg_note=note))
     sys.stderr.write(f"dpmsmt: wrote the report of {file} to {output}\n")
 
 
@@ -731,6 +763,7 @@ def resilience(
     ] = 60.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
 ) -> None:
     """The best recovery plan for every set of at most K DPM servers failing at once."""
     from dpmsmt.render import resilience as render
@@ -740,8 +773,8 @@ def resilience(
         raise Fatal("--failures: at least 1")
     if jobs is not None and jobs < 1:
         raise Fatal("--jobs: at least 1")
-    if timeout <= 0:
-        raise Fatal("--timeout: must be positive")
+    _check_timeout(timeout)
+    sink = _outputs([file], force, output=output)
     topology = _load(file)
     if sys.stderr.isatty() and not quiet:
         from rich.console import Console
@@ -769,7 +802,7 @@ def resilience(
         text = render.render_json(result)
     else:
         text = render.render_text(result, color=_color(no_color) and not output)
-    _emit(text, output)
+    _emit(text, output, sink)
     raise typer.Exit(result.exit_code())
 
 
@@ -815,19 +848,38 @@ def rules(
     sys.stdout.write(render_rule(rule, fmt=format))
 
 
+INTERNAL_ERROR = 4
+
+
 def _fatal(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(f"dpmsmt: error: {message}\n")
+    """One line, whatever the message holds: text from a file (a name with a newline or an
+    escape sequence, a 10 MB name) is escaped and cut, so no line can be forged."""
+    from dpmsmt.io.names import shown
+
+    sys.stderr.write(f"dpmsmt: error: {shown(message, 2000)}\n")
     sys.exit(code)
 
 
+def _debug_flag(args: list[str]) -> tuple[list[str], bool]:
+    """`--debug` anywhere before `--` (or DPMSMT_DEBUG=1): an internal error shows its
+    traceback. Taken out of the arguments here, so that every command accepts it."""
+    end = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:end]
+    if debug:
+        args = [a for i, a in enumerate(args) if i >= end or a != "--debug"]
+    return args, debug or os.environ.get("DPMSMT_DEBUG", "") not in ("", "0")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: every failure becomes one line and an exit code, never a traceback."""
+    """Console entry point: every failure becomes one line and an exit code, never a traceback.
+    Exit 4 is a bug in dpmsmt (never 1, which means "the answer is no")."""
+    args, debug = _debug_flag(list(sys.argv[1:] if argv is None else argv))
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="dpmsmt", standalone_mode=False)
+        code = command.main(args=args, prog_name="dpmsmt", standalone_mode=False)
     except TopologyError as e:
         _fatal(str(e.first))
-    except Fatal as e:
+    except (Fatal, OutputError) as e:
         _fatal(str(e))
     except SolverGaveUp as e:
         _fatal(str(e), 3)
@@ -839,8 +891,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         _fatal("interrupted", 130)
+    except Terminated as e:
+        _fatal(f"terminated by signal {e.signum}", 128 + e.signum)
     except click.ClickException as e:
-        _fatal(e.format_message())
+        _fatal(e.format_message().replace("\n", " "))
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as e:  # a bug: one line and exit 4; the traceback with --debug
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _fatal(
+            f"internal error: {type(e).__name__}: {e} (a bug in dpmsmt; "
+            + ("please report it with the traceback above)" if debug else "--debug shows where)"),
+            INTERNAL_ERROR,
+        )
     sys.exit(code if isinstance(code, int) else 0)

@@ -142,7 +142,8 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class LoadError:
-    """A user's mistake in a topology file, with the place it was made."""
+    """A user's mistake in a topology file, with the place it was made (line 0: the whole file,
+    as when it cannot be read)."""
 
     file: str
     line: int
@@ -151,6 +152,8 @@ class LoadError:
     message: str
 
     def __str__(self) -> str:
+        if self.line == 0:  # about the whole file (cannot read it): the message names the file
+            return self.message
         return f"{self.file}:{self.line}:{self.column}: {self.message} (at {self.path})"
 
 

@@ -137,7 +137,9 @@ def test_long_keys_are_written_as_explicit_keys():
     name = "D" * 1500  # YAML allows at most 1024 characters in an implicit key
     t = Topology(dpm_servers={name: DpmServer(name=name, version="10.19")})
     assert f"? {name}" in dump(t)
-    assert dpmsmt.loads(dump(t)) == t
+    # the writer copes; the reader refuses a server name that long (dpmsmt/io/names.py)
+    with pytest.raises(dpmsmt.TopologyError, match="at most 255 characters"):
+        dpmsmt.loads(dump(t))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -299,11 +301,13 @@ def test_every_field_round_trips():
     assert dpmsmt.loads(dump_json(t), format="json") == t
 
 
-# Any text as names, versions and free text: the quoting is complete.
-names = st.text(min_size=1, max_size=12)
+# Any text the reader takes as names, versions and free text: the quoting is complete. (Names
+# hold no control or invisible formatting characters and are not blank: dpmsmt/io/names.py.)
+_printable = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp"))
+names = st.text(_printable, min_size=1, max_size=12).filter(str.strip)
 
 
-@given(names, names, names, st.text(max_size=12), st.text(max_size=20))
+@given(names, names, names, st.text(_printable, max_size=12), st.text(_printable, max_size=20))
 def test_any_text_round_trips(dpm, server, datasource, version, free):
     assume(canon(dpm) != canon(server) and version)
     t = Topology(

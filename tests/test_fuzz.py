@@ -243,3 +243,27 @@ def test_superscript_digit_in_a_version_is_not_a_crash():
         )
         code, _, err = run_cli(["check", path])
     assert code in (0, 1), err
+
+
+@given(mutated_examples(), st.sampled_from(["json", "sarif", "junit", "text"]), st.booleans())
+def test_mutated_example_files_with_an_output(data, fmt, exists):
+    """The same fuzzing with the report going to a file (issue 12): the input is never touched,
+    an existing report is kept (no --force), a new one is whole or absent, no temporary stays."""
+    with tempfile.TemporaryDirectory() as folder:
+        path, out = os.path.join(folder, "estate.yaml"), os.path.join(folder, "report")
+        Path(path).write_bytes(data)
+        if exists:
+            Path(out).write_text("an earlier report")
+        code, _, err = run_cli(["check", path, "--format", fmt, "--output", out,
+                                "--today", "2026-01-15"])  # fmt: skip
+        assert code in (0, 1, 2), (code, err)
+        assert Path(path).read_bytes() == data
+        if exists:
+            assert code == 2 and Path(out).read_text() == "an earlier report"
+        elif code == 2:
+            assert not os.path.exists(out)
+        elif fmt in ("json", "sarif"):
+            json.loads(Path(out).read_text(encoding="utf-8"))
+        assert sorted(os.listdir(folder)) == sorted(
+            ["estate.yaml", *(["report"] if exists or code != 2 else [])]
+        )

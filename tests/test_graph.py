@@ -435,4 +435,4 @@ def test_bad_options(capsys):
     code, _, err = run(capsys, "graph", str(MODELS / "seed/before.yaml"), "--format", "png")
     assert code == 2 and err.startswith("dpmsmt: error: ") and err.count("\n") == 1
     code, _, err = run(capsys, "graph", "missing.yaml")
-    assert code == 2 and err.startswith("dpmsmt: error: missing.yaml:1:1: ")
+    assert code == 2 and err.startswith("dpmsmt: error: cannot read the file missing.yaml: ")

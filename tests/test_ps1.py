@@ -242,8 +242,10 @@ def test_the_briefs_server_name_stays_a_string():
         assert_names_stay_strings(render)
 
 
+# No tab, newline or carriage return: the reader refuses names holding control characters
+# (dpmsmt/io/names.py, tests/test_hostile_names.py), so they never reach a runbook.
 NAME_CHARS = st.sampled_from(
-    [*"'‘’‚‛\"`$#;|&(){}[]@<>\\ \t\n\r.:-=+,", "#>", "<#", "$(", "@'", "'@", "ђ", "é", "x", "Y"]
+    [*"'‘’‚‛\"`$#;|&(){}[]@<>\\ .:-=+,", "#>", "<#", "$(", "@'", "'@", "ђ", "é", "x", "Y"]
 )
 
 

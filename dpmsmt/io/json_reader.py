@@ -19,7 +19,7 @@ import json
 import re
 from json.decoder import scanstring
 
-from dpmsmt.io.limits import MAX_DEPTH, ReadFailure
+from dpmsmt.io.limits import MAX_DEPTH, MAX_INT_DIGITS, NumberTooLarge, ReadFailure
 
 __all__ = ["read_json"]
 
@@ -242,11 +242,28 @@ def _skip(text: str, i: int) -> int:
         raise  # pragma: no cover - the text was parsed, so its brackets balance
 
 
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise NumberTooLarge(digits.lstrip("-"))
+    return int(digits)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?[0-9]+(?![0-9.eE])', re.DOTALL)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def read_json(text: str):
     """Parse JSON text; return (data, locator). Raises ReadFailure on bad input."""
     locator = JsonLocator(text)
     try:
-        data = json.loads(text, object_pairs_hook=_pairs)
+        data = json.loads(text, object_pairs_hook=_pairs, parse_int=_bounded_int)
+    except NumberTooLarge as e:
+        at = next(
+            m.start()
+            for m in _TOKEN.finditer(text)
+            if m.group()[0] != '"' and len(m.group().lstrip("-")) > MAX_INT_DIGITS
+        )
+        raise ReadFailure(*locator.position(at), (), e.message) from None
     except json.JSONDecodeError as e:
         raise ReadFailure(e.lineno, e.colno, (), f"JSON syntax error: {e.msg}") from None
     except (_Duplicate, RecursionError):
@@ -257,7 +274,38 @@ def read_json(text: str):
     free = data.get("expect") if isinstance(data, dict) else data
     if _too_deep(free, 2 if isinstance(data, dict) else 1):
         _refuse(text, locator)
+    if _SURROGATE_ESCAPE.search(text):  # `\ud800` alone: text no file can hold, nor print
+        _refuse_lone_surrogates(data, locator)
     return data, locator
+
+
+def _refuse_lone_surrogates(data, locator: JsonLocator) -> None:
+    """Raise the ReadFailure of the first key or string holding half a surrogate pair."""
+    stack: list[tuple[object, tuple]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for k, v in reversed(value.items()):
+                if _lone_surrogate(k):
+                    line, col, _ = locator((*path, k), key=True)
+                    raise ReadFailure(line, col, (*path, k), _SURROGATE_MESSAGE)
+                stack.append((v, (*path, k)))
+        elif isinstance(value, list):
+            stack.extend((v, (*path, i)) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, str) and _lone_surrogate(value):
+            line, col, _ = locator(path)
+            raise ReadFailure(line, col, path, _SURROGATE_MESSAGE)
+
+
+_SURROGATE_MESSAGE = "a `\\uD800`-`\\uDFFF` escape without its pair is not text (lone surrogate)"
+
+
+def _lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _refuse(text: str, locator: JsonLocator) -> None:

@@ -5,6 +5,16 @@ from __future__ import annotations
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 1_000_000
+MAX_INT_DIGITS = 18  # integers below 10**18: every count and number a topology needs
+
+
+class NumberTooLarge(ValueError):
+    """An integer literal beyond MAX_INT_DIGITS digits (the reader says where)."""
+
+    def __init__(self, digits: str):
+        super().__init__(digits)
+        n = sum(c.isalnum() for c in digits)
+        self.message = f"a number of {n:,} digits is too large (at most {MAX_INT_DIGITS} digits)"
 
 
 class ReadFailure(Exception):

@@ -11,13 +11,16 @@ import datetime as _dt
 import difflib
 import gc
 import os
+import re
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from dpmsmt.findings import LoadError, TopologyError
+from dpmsmt.io.enums import canonical_enums
 from dpmsmt.io.json_reader import read_json
 from dpmsmt.io.limits import MAX_BYTES, ReadFailure
+from dpmsmt.io.names import MAX_LONG_NAME, MAX_NAME, name_problem, shown, text_problem
 from dpmsmt.io.schema import (
     DatabaseDoc,
     DataSourceDoc,
@@ -33,6 +36,7 @@ from dpmsmt.io.schema import (
     known_keys,
     model_at,
 )
+from dpmsmt.io.source import STDIN, Unreadable, decode, display_name, read_bytes
 from dpmsmt.io.yaml_reader import read_yaml
 from dpmsmt.model import (
     Database,
@@ -50,27 +54,38 @@ from dpmsmt.model import (
 
 __all__ = ["load", "loads"]
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 
 def load(path: str | os.PathLike, *, rule_ids: frozenset[str] | None = None) -> Topology:
-    """Read a topology file (`.json` as JSON, anything else as YAML)."""
-    name = str(path)
+    """Read a topology file (`.json` as JSON, anything else as YAML; `-`: standard input, JSON
+    when it starts with `{` and parses as JSON, else YAML)."""
+    path = os.fspath(path)
+    name = display_name(path)
     try:
-        size = os.stat(path).st_size
-        if size > MAX_BYTES:
-            raise TopologyError(
-                [LoadError(name, 1, 1, "<root>", f"file is larger than 64 MiB ({size:,} bytes)")]
-            )
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise TopologyError(
-            [LoadError(name, 1, 1, "<root>", f"cannot read file: {e.strerror}")]
-        ) from None
-    if len(raw) > MAX_BYTES:
-        raise TopologyError([LoadError(name, 1, 1, "<root>", "file is larger than 64 MiB")])
-    text = _decode(raw, name)
-    fmt = "json" if Path(name).suffix.lower() == ".json" else "yaml"
+        raw = read_bytes(path)
+        text = decode(raw)
+    except Unreadable as e:  # about the whole file: the position-less form (cli.md)
+        raise TopologyError([LoadError(name, 0, 0, "<root>", str(e))]) from None
+    except ReadFailure as f:
+        raise TopologyError([LoadError(name, f.line, f.column, "<root>", f.message)]) from None
+    if path == STDIN:
+        fmt = "json" if _looks_like_json(text) else "yaml"
+    else:
+        fmt = "json" if Path(name).suffix.lower() == ".json" else "yaml"
     return loads(text, format=fmt, file=name, rule_ids=rule_ids)
+
+
+def _looks_like_json(text: str) -> bool:
+    import json
+
+    if not text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return False
+    try:
+        json.loads(text.lstrip("\ufeff"))
+    except ValueError:
+        return False
+    return True
 
 
 def loads(
@@ -83,6 +98,9 @@ def loads(
     """Read a topology from text. `format` is "yaml" or "json"."""
     if text.startswith("\ufeff"):
         text = text[1:]
+        if text.startswith("\ufeff"):
+            message = "the file starts with two byte order marks (U+FEFF): remove one"
+            raise TopologyError([LoadError(file, 1, 1, "<root>", message)])
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise TopologyError([LoadError(file, 1, 1, "<root>", "document is larger than 64 MiB")])
     reader = read_json if format == "json" else read_yaml
@@ -107,17 +125,6 @@ def loads(
             gc.enable()
 
 
-def _decode(raw: bytes, name: str) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise TopologyError(
-            [LoadError(name, line, col, "<root>", "the file is not valid UTF-8")]
-        ) from None
-
-
 class _Builder:
     def __init__(self, data, locate, file: str, rule_ids: frozenset[str]):
         self.data, self.locate, self.file, self.rule_ids = data, locate, file, rule_ids
@@ -126,6 +133,7 @@ class _Builder:
         # sources name a few hundred DPM servers), and equal policies -> one shared `Policy`.
         self._dpm_resolved: dict[str, str] = {}
         self._policies: dict[tuple, Policy] = {}
+        self._good_names: set[str] = set()  # names already found printable and short enough
 
     # -- errors ---------------------------------------------------------------------------
     def error(self, path: tuple, message: str, *, key: bool = False) -> None:
@@ -144,11 +152,14 @@ class _Builder:
                 key = path[-1]
                 model = model_at(path[:-1])
                 hint = ""
-                if model is not None:
+                if model is not None and len(str(key)) <= MAX_NAME:  # difflib is slow on 10 MB
                     close = difflib.get_close_matches(str(key), known_keys(model), n=1)
                     if close:
                         hint = f": did you mean `{close[0]}`?"
-                self.error(path, f"unknown key `{key}`{hint}", key=True)
+                self.error(path, f"unknown key `{shown(str(key))}`{hint}", key=True)
+            elif kind == "string_too_short":
+                what = f"`{path[-1]}`: " if path and isinstance(path[-1], str) else ""
+                self.error(path, f"{what}{name_problem('')}")
             elif kind == "missing":
                 missing = rest[-1] if rest else (path[-1] if path else "?")
                 self.error(path, f"missing required key `{missing}`")
@@ -203,6 +214,8 @@ class _Builder:
             servers[name] = self.server(name, s)
 
         waivers = tuple(self.waiver(i, w) for i, w in enumerate(doc.get("waivers") or []))
+        for key in ("name", "description"):
+            self.check_text(doc.get(key), (key,))
         if self.errors:
             raise TopologyError(self.errors)
         return Topology(
@@ -228,6 +241,11 @@ class _Builder:
             return fast_validator().validate_python(self.data)
         except ValidationError:
             pass
+        if canonical_enums(self.data, TopologyDoc):  # `type: SQL` is `type: sql`
+            try:
+                return fast_validator().validate_python(self.data)
+            except ValidationError:
+                pass
         try:
             doc = TopologyDoc.model_validate(self.data)
         except ValidationError as exc:
@@ -252,6 +270,8 @@ class _Builder:
             inactive.append(InactiveReplica(entry["datasource"], src))
         database = d.get("database")
         tape_library = d.get("tape_library", dflt["tape_library"])
+        self.check_name(d["version"], (*path, "version"), "version", optional=True)
+        self.check_name(d.get("os"), (*path, "os"), "OS version", optional=True)
         return DpmServer(
             name=name,
             version=d["version"],
@@ -288,9 +308,33 @@ class _Builder:
             ),
         )
 
+    def check_name(
+        self, name, path: tuple, what: str, limit: int = 255, *, key=False, optional=False
+    ) -> None:
+        """A name that cannot be printed safely or names nothing Windows can name is an error
+        (dpmsmt/io/names.py); the caller keeps it, so that one bad name is one error.
+        `optional`: an empty value means "none" there (`os: ""`)."""
+        if (
+            isinstance(name, str)
+            and name not in self._good_names
+            and (name.strip() or not optional)
+        ):
+            problem = name_problem(name, limit)
+            if problem is None:
+                self._good_names.add(name)
+            else:
+                self.error(path, f"{what} `{shown(name)}`: {problem}", key=key)
+
+    def check_text(self, text, path: tuple) -> None:
+        if isinstance(text, str):
+            problem = text_problem(text)
+            if problem is not None:
+                self.error(path, f"`{path[-1]}`: {problem}")
+
     def _names(self, mapping: dict, section: str, what: str) -> dict[str, str]:
         out: dict[str, str] = {}
         for name in mapping:
+            self.check_name(name, (section, name), f"{what} name", key=True)
             key = canon(name)
             if key in out:
                 self.error(
@@ -306,9 +350,13 @@ class _Builder:
     def ref(self, name: str, names: dict[str, str], path: tuple, what: str) -> str:
         found = names.get(canon(name))
         if found is None:
-            close = difflib.get_close_matches(name, list(names.values()), n=1)
+            close = (  # no suggestion for a name longer than any name (difflib is slow on 10 MB)
+                difflib.get_close_matches(name, list(names.values()), n=1)
+                if len(name) <= MAX_LONG_NAME
+                else []
+            )
             hint = f": did you mean {close[0]}?" if close else ""
-            self.error(path, f"{what} {name} is not defined{hint}")
+            self.error(path, f"{what} {shown(name)} is not defined{hint}")
             return name
         return found
 
@@ -354,8 +402,20 @@ class _Builder:
         dpm_ref, policy_of = self.dpm_ref, self._policy
         datasources = []
         seen: dict[str, int] = {}
+        check_name = self.check_name
         for i, ds in enumerate(s.get("datasources", dflt["datasources"])):
             ds_name = ds["name"]
+            check_name(
+                ds_name, (*path, "datasources", i, "name"), "data source name", MAX_LONG_NAME
+            )
+            if "protection_group" in ds:
+                check_name(
+                    ds["protection_group"],
+                    (*path, "datasources", i, "protection_group"),
+                    "protection group name",
+                    MAX_LONG_NAME,
+                    optional=True,
+                )
             key = canon(ds_name)
             if key in seen:
                 self.error(
@@ -458,16 +518,19 @@ class _Builder:
         if rule not in self.rule_ids:
             close = difflib.get_close_matches(rule, sorted(self.rule_ids), n=1)
             hint = f": did you mean {close[0]}?" if close else ""
-            self.error((*path, "rule"), f"unknown rule id {rule}{hint}")
+            self.error((*path, "rule"), f"unknown rule id {shown(rule)}{hint}")
+        self.check_text(w["reason"], (*path, "reason"))
         target = w.get("target", dflt["target"])
         if target is not None:
             target = self._waiver_target(target, (*path, "target"))
         expires = w.get("expires", dflt["expires"])
         if expires is not None:
             try:
+                if not _ISO_DATE.fullmatch(expires):  # Python also reads `20260101`
+                    raise ValueError
                 _dt.date.fromisoformat(expires)
             except ValueError:
-                self.error((*path, "expires"), f"`expires` is not an ISO date: {expires!r}")
+                self.error((*path, "expires"), f"`expires` is not an ISO date: {shown(expires)!r}")
         return Waiver(rule=rule, reason=w["reason"], target=target, expires=expires, index=i)
 
     def _waiver_target(self, target: str, path: tuple) -> str:
@@ -487,6 +550,7 @@ class _Builder:
                 ):
                     return f"{sname}/{d['name']}"
         self.error(
-            path, f"waiver target {target} is not a defined DPM server, server or data source"
+            path,
+            f"waiver target {shown(target)} is not a defined DPM server, server or data source",
         )
         return target

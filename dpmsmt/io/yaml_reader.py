@@ -16,6 +16,8 @@ duplicate keys, too deep nesting and alias bombs with the messages and marks of 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import sys
 from array import array
@@ -32,7 +34,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
-from dpmsmt.io.limits import MAX_ALIAS_NODES, MAX_DEPTH, ReadFailure
+from dpmsmt.io.limits import MAX_ALIAS_NODES, MAX_DEPTH, MAX_INT_DIGITS, NumberTooLarge, ReadFailure
 
 try:  # pragma: no cover - depends on how PyYAML was built
     from yaml import CSafeLoader as _Loader
@@ -69,11 +71,11 @@ def _plain(value: str):
         return False
     if c in "0123456789+-.":
         if _INT.match(value):
-            return int(value)
+            return _bounded(value, 10)
         if _OCT.match(value):
-            return int(value[2:], 8)
+            return _bounded(value[2:], 8)
         if _HEX.match(value):
-            return int(value[2:], 16)
+            return _bounded(value[2:], 16)
         if _FLOAT.match(value):
             return float(value)
         if value in _INF:
@@ -83,6 +85,33 @@ def _plain(value: str):
         if value in _NAN:
             return float("nan")
     return value
+
+
+def _bounded(digits: str, base: int) -> int:
+    """An integer of at most MAX_INT_DIGITS decimal digits (Python refuses to read more than
+    4,300 digits, with an error that is not ours, and no field needs more than a few)."""
+    value = int(digits, base) if len(digits) <= 2 * MAX_INT_DIGITS else None
+    if value is None or abs(value) >= 10**MAX_INT_DIGITS:
+        raise NumberTooLarge(digits)
+    return value
+
+
+def _tagged(tag: str, value: str) -> object:
+    """A scalar with an explicit standard tag, read as the tag says (`!!str 4.2` is the string
+    "4.2"); ValueError when the value is not of that kind."""
+    kind = tag.rsplit(":", 1)[-1]
+    if kind in ("str", "timestamp"):  # dates are ISO text in this format
+        return value
+    if kind == "binary":
+        try:
+            return base64.b64decode("".join(value.split()), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ValueError("`!!binary` is not base64 of UTF-8 text") from None
+    resolved = _plain(value)
+    wanted = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[kind]
+    if (isinstance(resolved, bool) and kind != "bool") or not isinstance(resolved, wanted):
+        raise ValueError(f"`!!{kind}` on a value that is not one: {value[:40]!r}")
+    return float(resolved) if kind == "float" else resolved
 
 
 class _Walker:
@@ -100,12 +129,17 @@ class _Walker:
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels is refused", path)
         if isinstance(node, yaml.ScalarNode):
-            if not node.style:  # plain (None in PyYAML, "" in libyaml)
-                if node.tag in _IMPLICIT:
+            try:
+                if node.tag == _PLAIN:  # untagged and plain: the YAML 1.2 core schema decides
                     return _plain(node.value)
-                raise self.fail(node, f"unsupported YAML tag {node.tag}", path)
-            if node.tag in _STRING_TAGS:
-                return node.value
+                if node.tag in _STRING_TAGS:
+                    return node.value
+                if node.tag in _IMPLICIT or node.tag == _BINARY:
+                    return _tagged(node.tag, node.value)
+            except NumberTooLarge as e:
+                raise self.fail(node, e.message, path) from None
+            except ValueError as e:
+                raise self.fail(node, str(e), path) from None
             raise self.fail(node, f"unsupported YAML tag {node.tag}", path)
         if self.track:
             key = id(node)
@@ -151,6 +185,18 @@ _IMPLICIT = frozenset(
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "timestamp")
 )
 _STRING_TAGS = frozenset(("tag:yaml.org,2002:str",))
+_BINARY = "tag:yaml.org,2002:binary"
+_PLAIN = "dpmsmt:plain"  # what `_TagLoader` gives an untagged plain scalar
+
+
+class _TagLoader(_Loader):  # type: ignore[misc, valid-type]
+    """The loader with untagged plain scalars marked as such: PyYAML gives `4.2` and `!!str 4.2`
+    the same node otherwise, and YAML 1.2 resolves them apart (`_Walker`)."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _PLAIN
+        return super().resolve(kind, value, implicit)
 
 
 class YamlLocator:
@@ -209,13 +255,16 @@ def read_yaml(text: str):
 
 def _read_composed(text: str):
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_TagLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = e.problem or str(e)
         if e.context and e.context not in problem:
             problem = f"{e.context}: {problem}"
+        if mark and text[mark.index : mark.index + 1] == "\t":
+            problem = "a tab character where YAML expects spaces: YAML indents with spaces only"
+            raise ReadFailure(line, col, (), problem) from None
         raise ReadFailure(line, col, (), f"YAML syntax error: {problem}") from None
     except RecursionError:
         raise ReadFailure(1, 1, (), f"nesting deeper than {MAX_DEPTH} levels is refused") from None
