@@ -129,11 +129,13 @@ def exit_code(report: Report, fail_on: FailOn) -> int:
     return int(any(f.severity >= floor and not f.waived for f in report.findings))
 
 
-def render_report(report: Report, fmt: CheckFormat, *, color: bool) -> str:
+def render_report(
+    report: Report, fmt: CheckFormat, *, color: bool, show_waived: bool = False
+) -> str:
     if fmt is CheckFormat.text:
         from dpmsmt.render import text
 
-        return text.render(report, color=color)
+        return text.render(report, color=color, show_waived=show_waived)
     if fmt is CheckFormat.json:
         from dpmsmt.render import json as json_render
 
@@ -198,12 +200,14 @@ def _read_baseline(path: str) -> frozenset[str]:
         raise Fatal(str(e)) from None
 
 
-def _render_check(report: Report, fmt: CheckFormat, *, color: bool, evaluated: list[str]) -> str:
+def _render_check(
+    report: Report, fmt: CheckFormat, *, color: bool, evaluated: list[str], show_waived: bool
+) -> str:
     if fmt is CheckFormat.junit:  # one test case per evaluated rule: --select/--ignore count
         from dpmsmt.render import junit
 
         return junit.render(report, rules=evaluated)
-    return render_report(report, fmt, color=color)
+    return render_report(report, fmt, color=color, show_waived=show_waived)
 
 
 @app.command()
@@ -251,6 +255,12 @@ def check(
     write_baseline: Annotated[
         str | None, typer.Option(help="Record the current findings in this file (atomically).")
     ] = None,
+    show_waived: Annotated[
+        bool,
+        typer.Option(
+            "--show-waived", help="Text: list waived and baselined findings too (in grey)."
+        ),
+    ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
 ) -> None:
     """Prove a topology supported, or list every violated rule instance."""
@@ -280,7 +290,16 @@ def check(
     evaluated = evaluated_rules(report, select=selected, ignore=ignored)
     color = _color(no_color)
     rendered = [
-        (_render_check(report, fmt, color=color and out is None, evaluated=evaluated), out)
+        (
+            _render_check(
+                report,
+                fmt,
+                color=color and out is None,
+                evaluated=evaluated,
+                show_waived=show_waived,
+            ),
+            out,
+        )
         for fmt, out in targets
     ]
     if write_baseline:
