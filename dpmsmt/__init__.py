@@ -10,6 +10,8 @@ The names are imported on first use (PEP 562): the command line imports `dpmsmt.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -69,6 +71,20 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_HOMES})
+
+
+class _Package(types.ModuleType):
+    """`dpmsmt.check` and `dpmsmt.design` are functions, though modules of those names exist:
+    importing such a module binds its name on the package, and that binding is turned into the
+    function of the same name (what the eager `from dpmsmt.check import check` used to leave)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in ("check", "design") and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports

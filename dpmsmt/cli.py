@@ -35,6 +35,26 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from dpmsmt import __version__
+
+        sys.stdout.write(f"dpmsmt {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """A formal constraint model and solver for Microsoft DPM backup topologies."""
+
+
 class Fatal(Exception):
     """A user error: printed as one line `dpmsmt: error: …`, exit code 2."""
 
@@ -373,11 +393,18 @@ def suggest_move(
     allow: Annotated[
         list[str] | None,
         typer.Option(
-            help="Only these actions: switch,switch-back,rebuild,move,new-dpm,reassign-secondary."
+            help="Only these actions (comma-separated): switch, switch-back, rebuild, move, "
+            "new-dpm, reassign-secondary."
         ),
     ] = None,
     rank: Annotated[
-        list[str] | None, typer.Option(help="Reorder the ranking criteria (comma-separated).")
+        list[str] | None,
+        typer.Option(
+            help="Rank plans by these criteria first (comma-separated; unprotected stays first "
+            "unless named, the others follow in the default order). Default order: unprotected, "
+            "history_broken, exposure, secondary_lost, new_servers, rebuilds, repointed, "
+            "max_load; lower is better."
+        ),
     ] = None,
     apply: Annotated[
         int | None, typer.Option("--apply", help="Write plan N's final state to --output.")
@@ -841,7 +868,10 @@ def _fatal(message: str, code: int = 2) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every failure becomes one line and an exit code, never a traceback."""
+    from dpmsmt.cli_help import bad_value_message, tidy
+
     command = typer.main.get_command(app)
+    tidy(command)
     try:
         code = command.main(args=argv, prog_name="dpmsmt", standalone_mode=False)
     except TopologyError as e:
@@ -852,6 +882,8 @@ def main(argv: list[str] | None = None) -> None:
         _fatal(str(e), 3)
     except click.NoArgsIsHelpError:
         sys.exit(0)  # typer has printed the help
+    except click.BadParameter as e:
+        _fatal(bad_value_message(e) or e.format_message().replace("\n", " "))
     except click.UsageError as e:
         _fatal(e.format_message().replace("\n", " "))
     except typer.Exit as e:
