@@ -623,25 +623,30 @@ def graph(
         str | None, typer.Option("--output", "-o", help="Write the picture there (atomically).")
     ] = None,
     max_servers: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="Draw more protected servers than this under one DPM server as one node."
+            help="Draw more protected servers than this under one DPM server as one node "
+            "(default 12; 0, the overview, for estates of more than 36 protected servers)."
         ),
-    ] = 12,
+    ] = None,
 ) -> None:
     """Draw the estate: DPM servers, protection edges, protected servers, violations in red."""
     import shutil
 
     from dpmsmt.check import check as run_check
-    from dpmsmt.render.dot import render_dot, render_mermaid
+    from dpmsmt.render.dot import default_max_servers, render_dot, render_mermaid
 
-    if max_servers < 0:
+    if max_servers is not None and max_servers < 0:
         raise Fatal(f"--max-servers: at least 0, not {max_servers}")
     if format is GraphFormat.svg and shutil.which("dot") is None:  # before any solving
         raise Fatal("--format svg needs Graphviz's `dot` on the PATH (apt install graphviz)")
     topology = _load(file)
     previous = _load(before) if before else None
     report = run_check(topology, before=previous)
+    if max_servers is None:
+        max_servers, note = default_max_servers(topology)
+        if note:
+            sys.stderr.write(f"dpmsmt: note: {note}\n")
     if format is GraphFormat.mermaid:
         text = render_mermaid(topology, report, previous, max_servers=max_servers)
     else:
