@@ -769,7 +769,12 @@ def resilience(
     ] = 1,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", help="Worker processes (default: the number of CPUs)."),
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Worker processes (default: from the work; one process unless the failure "
+            "sets left would take it more than about 20 s, then every CPU).",
+        ),
     ] = None,
     format: Annotated[ResilienceFormat, typer.Option("--format", "-f", help="Report format.")] = (
         ResilienceFormat.text
