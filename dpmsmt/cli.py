@@ -352,7 +352,10 @@ def _runbook_plan(plans, plan: int, what: str, fmt: PlanFormat, *, optimal: bool
         raise Fatal(f"--plan {plan}: there {count}")
 
 
-def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool, plan=1, topology=None) -> str:
+def render_suggestion(
+    suggestion, fmt: PlanFormat, *, color: bool, plan=1, topology=None, unused=None
+) -> str:
+    """`unused`: per plan rank, the waivers it makes unused (`plan_waivers.waiver_json`)."""
     from dpmsmt.render import plans
 
     if fmt is PlanFormat.ps1:
@@ -367,12 +370,23 @@ def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool, plan=1, topol
             optimal=suggestion.optimal,
         )
     if fmt is PlanFormat.text:
-        return plans.render_text(suggestion, color=color)
+        return plans.render_text(suggestion, color=color, unused=unused)
     if fmt is PlanFormat.json:
-        return plans.render_json(suggestion)
+        return plans.render_json(suggestion, unused=unused)
     if fmt is PlanFormat.yaml:
-        return plans.render_yaml(suggestion)
+        return plans.render_yaml(suggestion, unused=unused)
     assert_never(fmt)
+
+
+class ApplyPhase(StrEnum):
+    immediate = "immediate"
+    final = "final"
+
+
+_APPLY_PHASE_HELP = (
+    "With --apply: write the estate after the plan's immediate phase (what to do now) or after "
+    "its final phase (rebuilds and switch-backs too)."
+)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -413,6 +427,9 @@ def suggest_move(
         str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Let --apply overwrite an existing file.")] = False,
+    apply_phase: Annotated[
+        ApplyPhase, typer.Option("--apply-phase", help=_APPLY_PHASE_HELP)
+    ] = ApplyPhase.final,
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
@@ -421,6 +438,8 @@ def suggest_move(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
 ) -> None:
     """Synthesize ranked, legal recovery plans after DPM servers fail."""
+    import dataclasses
+
     from dpmsmt.actions import ACTIONS
     from dpmsmt.synth import CRITERIA, synthesize
 
@@ -452,14 +471,21 @@ def suggest_move(
     _finish_plans(
         suggestion.plans,
         "plan",
-        lambda color: render_suggestion(
-            suggestion, format, color=color, plan=plan, topology=topology
+        lambda color, shown, unused: render_suggestion(
+            dataclasses.replace(suggestion, plans=shown),
+            format,
+            color=color,
+            plan=plan if apply is None else 1,  # with --apply, the applied plan is the one shown
+            topology=topology,
+            unused=unused,
         ),
         apply=apply,
         output=output,
         no_color=no_color,
         optimal=suggestion.optimal,
         complete=suggestion.complete,
+        source=(file, topology),
+        phase=apply_phase.value,
     )
 
 
@@ -473,26 +499,74 @@ def _plan_options(top: int, apply: int | None, output: str | None, force: bool) 
         raise Fatal(f"--output {output} exists; use --force to overwrite it")
 
 
-def _finish_plans(plans, what: str, render, *, apply, output, no_color, optimal, complete):
-    """Write plan N's final state (`--apply`, atomically) or the report, then exit: 3 when the
-    solver gave up, else 0 when a complete plan exists, else 1 (suggest-move and design)."""
-    color = _color(no_color)
-    if apply is not None:
-        from dpmsmt.io.dump import dump
+def _finish_plans(
+    plans,
+    what: str,
+    render,
+    *,
+    apply,
+    output,
+    no_color,
+    optimal,
+    complete,
+    source,
+    phase: str = "final",
+):
+    """Write plan N's state (`--apply`, atomically, into the user's own YAML: comments and
+    layout kept; the waivers it makes unused dropped) and print that plan alone, or print the
+    report; then exit: 3 when the solver gave up, else 0 when a complete plan exists, else 1
+    (suggest-move and design). `render(color, shown plans, unused waivers by rank)`."""
+    from dpmsmt.plan_waivers import unused_waivers, waiver_json
 
-        if not 1 <= apply <= len(plans):
-            raise Fatal(f"--apply {apply}: there are {len(plans)} {what}s")
-        write_atomic(output, dump(plans[apply - 1].final_state))
-        sys.stderr.write(f"dpmsmt: wrote {what} {apply}'s final state to {output}\n")
-        sys.stdout.write(render(color))
+    color = _color(no_color)
+    file, topology = source
+    if apply is not None and not 1 <= apply <= len(plans):
+        raise Fatal(f"--apply {apply}: there are {len(plans)} {what}s")
+    shown = tuple(plans) if apply is None else (plans[apply - 1],)
+    unused = {
+        p.rank: waiver_json(topology, unused_waivers(topology, p.final_state)) for p in shown
+    }
+    if apply is not None:
+        _apply_plan(shown[0], what, file, topology, output, phase)
+        sys.stdout.write(render(color, shown, unused))
     else:
-        _emit(render(color and not output), output)
+        _emit(render(color and not output, shown, unused), output)
     if not optimal:
         raise typer.Exit(3)
     raise typer.Exit(0 if complete else 1)
 
 
-def render_design(result, fmt: PlanFormat, *, color: bool, plan=1, topology=None) -> str:
+def _apply_plan(plan, what: str, file: str, topology, output: str, phase: str) -> None:
+    """`--apply`: the plan's state after `phase`, without the waivers it makes unused, written
+    into the user's file text where it can be (io/roundtrip.py), else as `dump` writes it."""
+    from dpmsmt.io.dump import dump
+    from dpmsmt.io.roundtrip import patch
+    from dpmsmt.plan_waivers import describe, unused_waivers, without_waivers
+
+    state = plan.final_state
+    if phase == "immediate":
+        state = getattr(plan, "immediate_state", None) or plan.final_state
+    dropped = unused_waivers(topology, state)
+    state = without_waivers(state, dropped) if dropped else state
+    text = None
+    if not file.lower().endswith(".json") and os.path.isfile(file):
+        try:
+            text = patch(Path(file).read_bytes().decode("utf-8-sig"), topology, state)
+        except (OSError, UnicodeDecodeError):
+            text = None
+    write_atomic(output, text if text is not None else dump(state))
+    kept = "; comments and layout kept" if text is not None else ""
+    sys.stderr.write(f"dpmsmt: wrote {what} {plan.rank}'s {phase} state to {output}{kept}\n")
+    for position in dropped:
+        sys.stderr.write(
+            f"dpmsmt: left out {describe(topology, position)}: "
+            f"it matches nothing after {what} {plan.rank}\n"
+        )
+
+
+def render_design(
+    result, fmt: PlanFormat, *, color: bool, plan=1, topology=None, unused=None
+) -> str:
     from dpmsmt.render import design as design_render
 
     if fmt is PlanFormat.ps1:
@@ -506,11 +580,11 @@ def render_design(result, fmt: PlanFormat, *, color: bool, plan=1, topology=None
             optimal=result.optimal,
         )
     if fmt is PlanFormat.text:
-        return design_render.render_text(result, color=color)
+        return design_render.render_text(result, color=color, unused=unused)
     if fmt is PlanFormat.json:
-        return design_render.render_json(result)
+        return design_render.render_json(result, unused=unused)
     if fmt is PlanFormat.yaml:
-        return design_render.render_yaml(result)
+        return design_render.render_yaml(result, unused=unused)
     assert_never(fmt)
 
 
@@ -548,6 +622,8 @@ def design_command(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
 ) -> None:
     """Choose a secondary for every DPM server without one, so that the estate passes check."""
+    import dataclasses
+
     from dpmsmt.design import DesignError
     from dpmsmt.design import design as run_design
 
@@ -574,12 +650,20 @@ def design_command(
     _finish_plans(
         result.designs,
         "design",
-        lambda color: render_design(result, format, color=color, plan=plan, topology=topology),
+        lambda color, shown, unused: render_design(
+            dataclasses.replace(result, designs=shown),
+            format,
+            color=color,
+            plan=plan if apply is None else 1,
+            topology=topology,
+            unused=unused,
+        ),
         apply=apply,
         output=output,
         no_color=no_color,
         optimal=result.optimal,
         complete=result.complete,
+        source=(file, topology),
     )
 
 
