@@ -89,3 +89,38 @@ def test_bad_option_values_read_as_one_clean_line(capsys, monkeypatch, argv, mes
     code, out, err = run(capsys, monkeypatch, *argv)
     assert (code, out, err) == (2, "", f"dpmsmt: error: {message}\n")
     assert "Value error" not in err and "Input should be" not in err
+
+
+def test_rule_ids_read_without_importing_the_rules_are_the_catalogue():
+    from dpmsmt.rules import all_rules, rule_ids
+
+    assert rule_ids() == tuple(r.id for r in all_rules())
+
+
+@pytest.mark.parametrize(
+    ("argv", "absent"),
+    [
+        (["--help"], ("z3", "networkx", "pydantic", "dpmsmt.check")),
+        (["--version"], ("z3", "networkx", "pydantic", "dpmsmt.check")),
+        (["validate", "models/seed/before.yaml"], ("z3", "networkx", "dpmsmt.check")),
+        (["schema"], ("z3", "networkx", "dpmsmt.check")),
+    ],
+)
+def test_commands_import_only_what_they_need(argv, absent):
+    """A fresh interpreter per command: what `import dpmsmt.cli` and the command pull in."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from dpmsmt.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {absent!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
