@@ -40,6 +40,7 @@ EXAMPLES = {
     "then --apply 1 --output after.yaml",
     "design": "dpmsmt design estate.yaml --allow-new 1 --top 2",
     "graph": "dpmsmt graph estate.yaml --format svg -o estate.svg",
+    "report": "dpmsmt report estate.yaml --failures 1 --fail DPM1 -o estate.html",
     "resilience": "dpmsmt resilience estate.yaml --failures 2 --format json",
     "validate": "dpmsmt validate estate.yaml",
     "schema": "dpmsmt schema > dpmsmt.schema.json",
@@ -63,7 +64,7 @@ _METAVARS = {
     "for_": "DPM",
     "profile": "[" + "|".join(PROFILES) + "]",
 }
-_CHOICES_BY_NAME = {("rules", "format"): ("text", "json")}  # plain-str options with choices
+_CHOICES_BY_NAME = {("rules", "format"): ("text", "json", "markdown")}  # plain-str options with choices
 
 
 def tidy(group) -> None:
