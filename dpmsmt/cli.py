@@ -523,9 +523,7 @@ def _finish_plans(
     if apply is not None and not 1 <= apply <= len(plans):
         raise Fatal(f"--apply {apply}: there are {len(plans)} {what}s")
     shown = tuple(plans) if apply is None else (plans[apply - 1],)
-    unused = {
-        p.rank: waiver_json(topology, unused_waivers(topology, p.final_state)) for p in shown
-    }
+    unused = {p.rank: waiver_json(topology, unused_waivers(topology, p.final_state)) for p in shown}
     if apply is not None:
         _apply_plan(shown[0], what, file, topology, output, phase)
         sys.stdout.write(render(color, shown, unused))

@@ -64,7 +64,8 @@ _METAVARS = {
     "for_": "DPM",
     "profile": "[" + "|".join(PROFILES) + "]",
 }
-_CHOICES_BY_NAME = {("rules", "format"): ("text", "json", "markdown")}  # plain-str options with choices
+# plain-str options with choices
+_CHOICES_BY_NAME = {("rules", "format"): ("text", "json", "markdown")}
 
 
 def tidy(group) -> None:

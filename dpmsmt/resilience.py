@@ -721,8 +721,7 @@ def resilience(
                 if pool is None:
                     pool = _pool(topology, jobs)
                 futures = {
-                    early.pop(f, None) or pool.submit(_solve_in_worker, f, timeout): f
-                    for f in todo
+                    early.pop(f, None) or pool.submit(_solve_in_worker, f, timeout): f for f in todo
                 }
                 for f in following:
                     early[f] = pool.submit(_solve_in_worker, f, timeout)

@@ -37,6 +37,7 @@ def __getattr__(name: str):
 def all_rules() -> tuple[Rule, ...]:
     """Every rule, sorted by id."""
     from dpmsmt.rules._base import Rule
+
     found: dict[str, Rule] = {}
     for family in _FAMILIES:
         pkg = importlib.import_module(f"{__name__}.{family}")
