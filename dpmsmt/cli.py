@@ -553,7 +553,11 @@ def _apply_plan(plan, what: str, file: str, topology, output: str, phase: str) -
         except (OSError, UnicodeDecodeError):
             text = None
     write_atomic(output, text if text is not None else dump(state))
-    kept = "; comments and layout kept" if text is not None else ""
+    kept = (
+        "; comments and layout kept"
+        if text is not None
+        else " in dpmsmt's own layout (the input file's comments and layout could not be kept)"
+    )
     sys.stderr.write(f"dpmsmt: wrote {what} {plan.rank}'s {phase} state to {output}{kept}\n")
     for position in dropped:
         sys.stderr.write(

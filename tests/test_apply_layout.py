@@ -231,3 +231,27 @@ def test_patch_gives_up_rather_than_write_something_else():
     topology = dpmsmt.load(str(MODELS / "seed/before.yaml"))
     other = dpmsmt.loads(dump(topology).replace("DPM3", "DPM9"))
     assert patch("dpmsmt: 1\n- not a mapping\n", topology, other) is None
+
+
+def test_json_input_is_written_in_dpmsmts_own_layout_and_says_so(files, capsys):
+    text = json.dumps(plain(dpmsmt.load("seed.yaml")))
+    (files / "seed.json").write_text(text, encoding="utf-8")
+    code, _, err = run(
+        capsys, "suggest-move", "seed.json", "--fail", "DPM1", "--apply", "2", "-o", "a.yaml"
+    )
+    assert code == 0
+    assert "in dpmsmt's own layout" in err
+    state = synthesize(dpmsmt.load("seed.json"), failed=["DPM1"]).plans[1].final_state
+    assert plain(dpmsmt.load("a.yaml")) == plain(state)
+
+
+def test_a_file_too_large_for_the_round_trip_is_left_to_dump(monkeypatch):
+    import dpmsmt.io.roundtrip as roundtrip
+
+    path = MODELS / "seed/before.yaml"
+    topology = dpmsmt.load(str(path))
+    state = synthesize(topology, failed=["DPM1"]).plans[1].final_state
+    text = path.read_text(encoding="utf-8")
+    assert patch(text, topology, state) is not None
+    monkeypatch.setattr(roundtrip, "MAX_CHARS", len(text) - 1)
+    assert patch(text, topology, state) is None

@@ -24,11 +24,14 @@ from dpmsmt.model import Topology
 __all__ = ["patch"]
 
 _MISSING = object()
+MAX_CHARS = 4_000_000  # ruamel.yaml reads ~10x slower than our reader: beyond this, dump's text
 
 
 def patch(text: str, before: Topology, after: Topology) -> str | None:
     """`text` (the YAML file `before` was read from) changed so that it reads as `after`;
-    None where that cannot be done faithfully."""
+    None where that cannot be done faithfully (or the file is larger than MAX_CHARS)."""
+    if len(text) > MAX_CHARS:
+        return None
     try:
         from ruamel.yaml import YAML
     except ImportError:  # pragma: no cover - a dependency; dump's text is the fallback
