@@ -104,6 +104,7 @@ def test_rule_ids_read_without_importing_the_rules_are_the_catalogue():
         (["--version"], ("z3", "networkx", "pydantic", "dpmsmt.check")),
         (["validate", "models/seed/before.yaml"], ("z3", "networkx", "dpmsmt.check")),
         (["schema"], ("z3", "networkx", "dpmsmt.check")),
+        (["check", "models/seed/before.yaml"], ("rich",)),  # plain text needs no rich
     ],
 )
 def test_commands_import_only_what_they_need(argv, absent):

@@ -100,3 +100,23 @@ def test_set_aside_findings_are_grey_on_a_terminal(files):
     out = render(check(load("waived.yaml")), color=True, show_waived=True)
     line = next(x for x in out.splitlines() if "DEDUP-NO-SECONDARY" in x)
     assert "\x1b[90m" in line and "\x1b[1;31m" not in line  # grey, not bold red
+
+
+@pytest.mark.parametrize(
+    "text", ["a\tb", "x\rq", "[bold]x[/]", "D:\\ path", "ünïcode ✓", "bell\x07", "  both  "]
+)
+def test_plain_lines_are_what_rich_prints_without_colour(text):
+    """Without colour the lines are joined without rich (start-up); they must not differ."""
+    import io as _io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from dpmsmt.render.lines import text_lines
+
+    buf, line = text_lines(False)
+    line("  ", (text, "red"), " end")
+    out = _io.StringIO()
+    console = Console(file=out, no_color=True, width=100, highlight=False, soft_wrap=True)
+    console.print(Text.assemble("  ", (text, "red"), " end"))
+    assert buf.getvalue() == out.getvalue()

@@ -7,13 +7,10 @@ stand under a red `error` heading; the summary counts exactly what the headings 
 
 from __future__ import annotations
 
-import io
 from itertools import groupby
 
-from rich.console import Console
-from rich.text import Text
-
 from dpmsmt.findings import Finding, Report, Severity
+from dpmsmt.render.lines import text_lines
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _SET_ASIDE = "bright_black"  # grey: present, but counting for nothing
@@ -59,25 +56,17 @@ def summary(report: Report) -> str:
 def render(
     report: Report, *, color: bool = False, width: int = 100, show_waived: bool = False
 ) -> str:
-    buf = io.StringIO()
-    console = Console(
-        file=buf,
-        force_terminal=color,
-        no_color=not color,
-        width=width,
-        highlight=False,
-        soft_wrap=True,
-    )
+    """`width` is kept for callers; lines are never wrapped (soft wrap), as before."""
+    buf, line = text_lines(color)
     counted, waived, baselined = _split(report)
     for (severity, rule_id), items in groupby(counted, key=lambda f: (f.severity, f.rule)):
         label = severity.label
-        heading = Text.assemble((label, _STYLE[label]), " ", (rule_id, "bold"))
-        _print_group(console, heading, list(items))
+        _print_group(line, [(label, _STYLE[label]), " ", (rule_id, "bold")], list(items))
     for what, aside in (("waived", waived), ("baselined", baselined)):
         if aside and show_waived:
             for (severity, rule_id), items in groupby(aside, key=lambda f: (f.severity, f.rule)):
-                heading = Text(f"{what}: {severity.label} {rule_id}", style=_SET_ASIDE)
-                _print_group(console, heading, list(items), style=_SET_ASIDE)
+                heading = [(f"{what}: {severity.label} {rule_id}", _SET_ASIDE)]
+                _print_group(line, heading, list(items), style=_SET_ASIDE)
     if (waived or baselined) and not show_waived:
         hidden = " and ".join(
             f"{len(items)} {what}"
@@ -85,21 +74,19 @@ def render(
             if items
         )
         noun = "finding" if len(waived) + len(baselined) == 1 else "findings"
-        console.print(
-            Text(f"{hidden} {noun} not shown (--show-waived lists them)", style=_SET_ASIDE)
-        )
-        console.print()
+        line((f"{hidden} {noun} not shown (--show-waived lists them)", _SET_ASIDE))
+        line()
     style = "bold red" if any(f.severity is Severity.ERROR for f in counted) else "bold green"
-    console.print(Text(summary(report), style=style))
+    line((summary(report), style))
     return buf.getvalue()
 
 
-def _print_group(console: Console, heading: Text, items: list[Finding], style: str = "") -> None:
-    console.print(Text.assemble(heading, f" ({len(items)})"))
+def _print_group(line, heading: list, items: list[Finding], style: str = "") -> None:
+    line(*heading, f" ({len(items)})")
     for f in items:
         loc = f"{f.location.file}:{f.location.line}:{f.location.column}"
         why = (f" (waived: {f.waiver_reason or ''})", "dim") if f.waived else ""
-        console.print(Text.assemble("  ", (loc, "dim"), " ", (f.message, style), why))
+        line("  ", (loc, "dim"), " ", (f.message, style), why)
         for option in f.options:
-            console.print(Text.assemble("      ", ("option:", "green"), " ", option))
-    console.print()
+            line("      ", ("option:", "green"), " ", option)
+    line()
