@@ -34,6 +34,26 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from dpmsmt import __version__
+
+        sys.stdout.write(f"dpmsmt {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """A formal constraint model and solver for Microsoft DPM backup topologies."""
+
+
 class Fatal(Exception):
     """A user error: printed as one line `dpmsmt: error: …`, exit code 2."""
 
@@ -134,11 +154,13 @@ def exit_code(report: Report, fail_on: FailOn) -> int:
     return int(any(f.severity >= floor and not f.waived for f in report.findings))
 
 
-def render_report(report: Report, fmt: CheckFormat, *, color: bool) -> str:
+def render_report(
+    report: Report, fmt: CheckFormat, *, color: bool, show_waived: bool = False
+) -> str:
     if fmt is CheckFormat.text:
         from dpmsmt.render import text
 
-        return text.render(report, color=color)
+        return text.render(report, color=color, show_waived=show_waived)
     if fmt is CheckFormat.json:
         from dpmsmt.render import json as json_render
 
@@ -197,12 +219,14 @@ def _read_baseline(path: str) -> frozenset[str]:
         raise Fatal(str(e)) from None
 
 
-def _render_check(report: Report, fmt: CheckFormat, *, color: bool, evaluated: list[str]) -> str:
+def _render_check(
+    report: Report, fmt: CheckFormat, *, color: bool, evaluated: list[str], show_waived: bool
+) -> str:
     if fmt is CheckFormat.junit:  # one test case per evaluated rule: --select/--ignore count
         from dpmsmt.render import junit
 
         return junit.render(report, rules=evaluated)
-    return render_report(report, fmt, color=color)
+    return render_report(report, fmt, color=color, show_waived=show_waived)
 
 
 @app.command()
@@ -250,6 +274,12 @@ def check(
     write_baseline: Annotated[
         str | None, typer.Option(help="Record the current findings in this file (atomically).")
     ] = None,
+    show_waived: Annotated[
+        bool,
+        typer.Option(
+            "--show-waived", help="Text: list waived and baselined findings too (in grey)."
+        ),
+    ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
     force: Annotated[
         bool, typer.Option(help="Replace existing --output/--write-baseline files.")
@@ -291,7 +321,16 @@ def check(
     evaluated = evaluated_rules(report, select=selected, ignore=ignored)
     color = _color(no_color)
     rendered = [
-        (_render_check(report, fmt, color=color and out is None, evaluated=evaluated), out)
+        (
+            _render_check(
+                report,
+                fmt,
+                color=color and out is None,
+                evaluated=evaluated,
+                show_waived=show_waived,
+            ),
+            out,
+        )
         for fmt, out in targets
     ]
     if write_baseline:
@@ -324,7 +363,10 @@ def _runbook_plan(plans, plan: int, what: str, fmt: PlanFormat, *, optimal: bool
         raise Fatal(f"--plan {plan}: there {count}")
 
 
-def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool, plan=1, topology=None) -> str:
+def render_suggestion(
+    suggestion, fmt: PlanFormat, *, color: bool, plan=1, topology=None, unused=None
+) -> str:
+    """`unused`: per plan rank, the waivers it makes unused (`plan_waivers.waiver_json`)."""
     from dpmsmt.render import plans
 
     if fmt is PlanFormat.ps1:
@@ -339,12 +381,23 @@ def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool, plan=1, topol
             optimal=suggestion.optimal,
         )
     if fmt is PlanFormat.text:
-        return plans.render_text(suggestion, color=color)
+        return plans.render_text(suggestion, color=color, unused=unused)
     if fmt is PlanFormat.json:
-        return plans.render_json(suggestion)
+        return plans.render_json(suggestion, unused=unused)
     if fmt is PlanFormat.yaml:
-        return plans.render_yaml(suggestion)
+        return plans.render_yaml(suggestion, unused=unused)
     assert_never(fmt)
+
+
+class ApplyPhase(StrEnum):
+    immediate = "immediate"
+    final = "final"
+
+
+_APPLY_PHASE_HELP = (
+    "With --apply: write the estate after the plan's immediate phase (what to do now) or after "
+    "its final phase (rebuilds and switch-backs too)."
+)
 
 
 def _split(values: list[str] | None, option: str) -> list[str]:
@@ -370,11 +423,18 @@ def suggest_move(
     allow: Annotated[
         list[str] | None,
         typer.Option(
-            help="Only these actions: switch,switch-back,rebuild,move,new-dpm,reassign-secondary."
+            help="Only these actions (comma-separated): switch, switch-back, rebuild, move, "
+            "new-dpm, reassign-secondary."
         ),
     ] = None,
     rank: Annotated[
-        list[str] | None, typer.Option(help="Reorder the ranking criteria (comma-separated).")
+        list[str] | None,
+        typer.Option(
+            help="Rank plans by these criteria first (comma-separated; unprotected stays first "
+            "unless named, the others follow in the default order). Default order: unprotected, "
+            "history_broken, exposure, secondary_lost, new_servers, rebuilds, repointed, "
+            "max_load; lower is better."
+        ),
     ] = None,
     apply: Annotated[
         int | None, typer.Option("--apply", help="Write plan N's final state to --output.")
@@ -383,6 +443,9 @@ def suggest_move(
         str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
+    apply_phase: Annotated[
+        ApplyPhase, typer.Option("--apply-phase", help=_APPLY_PHASE_HELP)
+    ] = ApplyPhase.final,
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
@@ -391,6 +454,8 @@ def suggest_move(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
 ) -> None:
     """Synthesize ranked, legal recovery plans after DPM servers fail."""
+    import dataclasses
+
     from dpmsmt.actions import ACTIONS
     from dpmsmt.synth import CRITERIA, synthesize
 
@@ -432,8 +497,13 @@ def suggest_move(
     _finish_plans(
         suggestion.plans,
         "plan",
-        lambda color: render_suggestion(
-            suggestion, format, color=color, plan=plan, topology=topology
+        lambda color, shown, unused: render_suggestion(
+            dataclasses.replace(suggestion, plans=shown),
+            format,
+            color=color,
+            plan=plan if apply is None else 1,  # with --apply, the applied plan is the one shown
+            topology=topology,
+            unused=unused,
         ),
         apply=apply,
         output=output,
@@ -441,6 +511,8 @@ def suggest_move(
         no_color=no_color,
         optimal=suggestion.optimal,
         complete=suggestion.complete,
+        source=(file, topology),
+        phase=apply_phase.value,
     )
 
 
@@ -456,26 +528,79 @@ def _plan_options(top: int, apply: int | None, output: str | None) -> None:
         )
 
 
-def _finish_plans(plans, what: str, render, *, apply, output, sink, no_color, optimal, complete):
-    """Write plan N's final state (`--apply`, atomically) or the report, then exit: 3 when the
-    solver gave up, else 0 when a complete plan exists, else 1 (suggest-move and design)."""
-    color = _color(no_color)
-    if apply is not None:
-        from dpmsmt.io.dump import dump
+def _finish_plans(
+    plans,
+    what: str,
+    render,
+    *,
+    apply,
+    output,
+    sink,
+    no_color,
+    optimal,
+    complete,
+    source,
+    phase: str = "final",
+):
+    """Write plan N's state (`--apply`, atomically, into the user's own YAML: comments and
+    layout kept; the waivers it makes unused dropped) and print that plan alone, or print the
+    report; then exit: 3 when the solver gave up, else 0 when a complete plan exists, else 1
+    (suggest-move and design). `render(color, shown plans, unused waivers by rank)`."""
+    from dpmsmt.plan_waivers import unused_waivers, waiver_json
 
-        if not 1 <= apply <= len(plans):
-            raise Fatal(f"--apply {apply}: there are {len(plans)} {what}s")
-        sink.write(output, dump(plans[apply - 1].final_state))
-        sys.stderr.write(f"dpmsmt: wrote {what} {apply}'s final state to {output}\n")
-        sys.stdout.write(render(color))
+    color = _color(no_color)
+    file, topology = source
+    if apply is not None and not 1 <= apply <= len(plans):
+        raise Fatal(f"--apply {apply}: there are {len(plans)} {what}s")
+    shown = tuple(plans) if apply is None else (plans[apply - 1],)
+    unused = {p.rank: waiver_json(topology, unused_waivers(topology, p.final_state)) for p in shown}
+    if apply is not None:
+        _apply_plan(shown[0], what, file, topology, output, phase, sink)
+        sys.stdout.write(render(color, shown, unused))
     else:
-        _emit(render(color and not output), output, sink)
+        _emit(render(color and not output, shown, unused), output, sink)
     if not optimal:
         raise typer.Exit(3)
     raise typer.Exit(0 if complete else 1)
 
 
-def render_design(result, fmt: PlanFormat, *, color: bool, plan=1, topology=None) -> str:
+def _apply_plan(plan, what: str, file: str, topology, output: str, phase: str, sink) -> None:
+    """`--apply`: the plan's state after `phase`, without the waivers it makes unused, written
+    into the user's file text where it can be (io/roundtrip.py), else as `dump` writes it."""
+    from pathlib import Path
+
+    from dpmsmt.io.dump import dump
+    from dpmsmt.io.roundtrip import patch
+    from dpmsmt.plan_waivers import describe, unused_waivers, without_waivers
+
+    state = plan.final_state
+    if phase == "immediate":
+        state = getattr(plan, "immediate_state", None) or plan.final_state
+    dropped = unused_waivers(topology, state)
+    state = without_waivers(state, dropped) if dropped else state
+    text = None
+    if not file.lower().endswith(".json") and os.path.isfile(file):
+        try:
+            text = patch(Path(file).read_bytes().decode("utf-8-sig"), topology, state)
+        except (OSError, UnicodeDecodeError):
+            text = None
+    sink.write(output, text if text is not None else dump(state))
+    kept = (
+        "; comments and layout kept"
+        if text is not None
+        else " in dpmsmt's own layout (the input file's comments and layout could not be kept)"
+    )
+    sys.stderr.write(f"dpmsmt: wrote {what} {plan.rank}'s {phase} state to {output}{kept}\n")
+    for position in dropped:
+        sys.stderr.write(
+            f"dpmsmt: left out {describe(topology, position)}: "
+            f"it matches nothing after {what} {plan.rank}\n"
+        )
+
+
+def render_design(
+    result, fmt: PlanFormat, *, color: bool, plan=1, topology=None, unused=None
+) -> str:
     from dpmsmt.render import design as design_render
 
     if fmt is PlanFormat.ps1:
@@ -489,11 +614,11 @@ def render_design(result, fmt: PlanFormat, *, color: bool, plan=1, topology=None
             optimal=result.optimal,
         )
     if fmt is PlanFormat.text:
-        return design_render.render_text(result, color=color)
+        return design_render.render_text(result, color=color, unused=unused)
     if fmt is PlanFormat.json:
-        return design_render.render_json(result)
+        return design_render.render_json(result, unused=unused)
     if fmt is PlanFormat.yaml:
-        return design_render.render_yaml(result)
+        return design_render.render_yaml(result, unused=unused)
     assert_never(fmt)
 
 
@@ -531,6 +656,8 @@ def design_command(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
 ) -> None:
     """Choose a secondary for every DPM server without one, so that the estate passes check."""
+    import dataclasses
+
     from dpmsmt.design import DesignError
     from dpmsmt.design import design as run_design
 
@@ -557,13 +684,21 @@ def design_command(
     _finish_plans(
         result.designs,
         "design",
-        lambda color: render_design(result, format, color=color, plan=plan, topology=topology),
+        lambda color, shown, unused: render_design(
+            dataclasses.replace(result, designs=shown),
+            format,
+            color=color,
+            plan=plan if apply is None else 1,
+            topology=topology,
+            unused=unused,
+        ),
         apply=apply,
         output=output,
         sink=sink,
         no_color=no_color,
         optimal=result.optimal,
         complete=result.complete,
+        source=(file, topology),
     )
 
 
@@ -607,20 +742,21 @@ def graph(
         str | None, typer.Option("--output", "-o", help="Write the picture there (atomically).")
     ] = None,
     max_servers: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="Draw more protected servers than this under one DPM server as one node."
+            help="Draw more protected servers than this under one DPM server as one node "
+            "(default 12; 0, the overview, for estates of more than 36 protected servers)."
         ),
-    ] = 12,
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
 ) -> None:
     """Draw the estate: DPM servers, protection edges, protected servers, violations in red."""
     import shutil
 
     from dpmsmt.check import check as run_check
-    from dpmsmt.render.dot import render_dot, render_mermaid
+    from dpmsmt.render.dot import default_max_servers, render_dot, render_mermaid
 
-    if max_servers < 0:
+    if max_servers is not None and max_servers < 0:
         raise Fatal(f"--max-servers: at least 0, not {max_servers}")
     if format is GraphFormat.svg and shutil.which("dot") is None:  # before any solving
         raise Fatal("--format svg needs Graphviz's `dot` on the PATH (apt install graphviz)")
@@ -629,6 +765,10 @@ def graph(
     topology = _load(file)
     previous = _load(before) if before else None
     report = run_check(topology, before=previous)
+    if max_servers is None:
+        max_servers, note = default_max_servers(topology)
+        if note:
+            sys.stderr.write(f"dpmsmt: note: {note}\n")
     if format is GraphFormat.mermaid:
         text = render_mermaid(topology, report, previous, max_servers=max_servers)
     else:
@@ -750,7 +890,12 @@ def resilience(
     ] = 1,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", help="Worker processes (default: the number of CPUs)."),
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Worker processes (default: from the work; one process unless the failure "
+            "sets left would take it more than about 20 s, then every CPU).",
+        ),
     ] = None,
     format: Annotated[ResilienceFormat, typer.Option("--format", "-f", help="Report format.")] = (
         ResilienceFormat.text
@@ -874,7 +1019,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: every failure becomes one line and an exit code, never a traceback.
     Exit 4 is a bug in dpmsmt (never 1, which means "the answer is no")."""
     args, debug = _debug_flag(list(sys.argv[1:] if argv is None else argv))
+    from dpmsmt.cli_help import bad_value_message, tidy
+
     command = typer.main.get_command(app)
+    tidy(command)
     try:
         code = command.main(args=args, prog_name="dpmsmt", standalone_mode=False)
     except TopologyError as e:
@@ -885,6 +1033,8 @@ def main(argv: list[str] | None = None) -> None:
         _fatal(str(e), 3)
     except click.NoArgsIsHelpError:
         sys.exit(0)  # typer has printed the help
+    except click.BadParameter as e:
+        _fatal(bad_value_message(e) or e.format_message().replace("\n", " "))
     except click.UsageError as e:
         _fatal(e.format_message().replace("\n", " "))
     except typer.Exit as e:

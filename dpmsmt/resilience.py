@@ -87,7 +87,6 @@ Summary:
 from __future__ import annotations
 
 import itertools
-import os
 import pickle
 import re
 import time
@@ -109,6 +108,7 @@ from dpmsmt.synth import (
     reassign_action,
     synthesize,
 )
+from dpmsmt.workload import Workload, cpus
 
 __all__ = ["FailureSet", "Resilience", "Round", "resilience", "solve_set"]
 
@@ -619,14 +619,17 @@ def resilience(
 ) -> Resilience:
     """Answer every failure set of at most `failures` up DPM servers (module docstring).
 
-    `jobs`: worker processes for the sets that need a solver (default: the CPU count; 1 solves
+    `jobs`: worker processes for the sets that need a solver (default: chosen from the work,
+    `dpmsmt.workload`: this process, until the sets left are worth a pool of all CPUs; 1 solves
     in this process). `progress(done, total)` is called as sets are answered. `decompose=False`
     solves every set (for tests and comparisons).
     """
     if failures < 1:
         raise ValueError("failures: at least 1")
     estate = _estate(topology)
-    jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+    auto = jobs is None  # solve here until the work left is worth a pool (dpmsmt.workload)
+    workload = Workload()
+    jobs = max(1, jobs if jobs is not None else cpus())
     sizes = range(1, min(failures, len(estate.candidates)) + 1)
     total = sum(_comb(len(estate.candidates), k) for k in sizes)
     done: dict[tuple[str, ...], FailureSet] = {}
@@ -661,16 +664,23 @@ def resilience(
                     for f in itertools.combinations(estate.candidates, k + 1)
                     if not decompose or estate.already_down or _one_part(estate, f)
                 ]
-            if jobs == 1 or (len(pending) <= 1 and not early and not following):
-                for failed in pending:
+            todo = list(pending)
+            if auto and pool is None:  # solved here while the sets left are not worth a pool
+                while todo and not workload.worth_a_pool(len(todo), jobs):
+                    failed, clock = todo.pop(0), time.perf_counter()
+                    done[failed] = solve_set(topology, failed, timeout)
+                    workload.record(time.perf_counter() - clock)
+                    tick(len(done), total)
+                following = following if todo else []
+            if jobs == 1 or (len(todo) <= 1 and not early and not following):
+                for failed in todo:
                     done[failed] = solve_set(topology, failed, timeout)
                     tick(len(done), total)
             else:
                 if pool is None:
                     pool = _pool(topology, jobs)
                 futures = {
-                    early.pop(f, None) or pool.submit(_solve_in_worker, f, timeout): f
-                    for f in pending
+                    early.pop(f, None) or pool.submit(_solve_in_worker, f, timeout): f for f in todo
                 }
                 for f in following:
                     early[f] = pool.submit(_solve_in_worker, f, timeout)

@@ -17,7 +17,7 @@ import pytest
 import dpmsmt
 from dpmsmt import cli
 from dpmsmt.check import check
-from dpmsmt.render.dot import render_dot, render_mermaid
+from dpmsmt.render.dot import default_max_servers, render_dot, render_mermaid
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / "models"
@@ -167,7 +167,7 @@ def test_violation_in_red_with_rule_id():
 def test_warning_is_orange():
     g = draw("bad/secondary-down.yaml")
     flagged = {n for n, a in g.nodes.items() if a.get("color") == "orange"}
-    assert "Server1" in flagged and "DPM2" in flagged
+    assert flagged == {"Server1"}  # the data source's server; DPM2, its secondary, is only named
     assert "[SECONDARY-DOWN]" in g.nodes["Server1"]["label"]
     assert not any(_red(a) for a in g.nodes.values())
 
@@ -183,9 +183,9 @@ def test_failed_primary():
     g = draw("seed/dpm1-failed.yaml")
     dpm1 = g.nodes["DPM1"]
     assert "dashed" in dpm1["style"] and dpm1["fillcolor"] == "gray90"
-    assert "(failed)" in dpm1["label"] and "[PRIMARY-DOWN]" in dpm1["label"]
-    assert _red(dpm1) and _red(g.nodes["Server1"])
-    assert _red(g.edge("DPM1", "Server1"))
+    assert "(failed)" in dpm1["label"] and "[PRIMARY-DOWN]" not in dpm1["label"]
+    assert not _red(dpm1) and _red(g.nodes["Server1"])  # the subject: Server1's data source
+    assert _red(g.edge("DPM1", "Server1"))  # joins the subject to the failed primary it names
     assert not _red(g.nodes["Server2"]) and not _red(g.nodes["DPM3"])
 
 
@@ -212,6 +212,36 @@ def test_moved_from_old_primary():
     assert "NO-MOVE-UNDER-SECONDARY" in moved["label"] and _red(moved)
     assert len([e for e in g.edges if e[2].get("style") == "dashed"]) == 1  # Server2 stayed
     assert "dashed" in g.nodes["DPM1"]["style"]  # failed
+
+
+def test_scenario_1_marks_only_what_the_finding_is_about():
+    g = draw("seed/scenario1-after.yaml", before="seed/before.yaml")
+    red_nodes = {n for n, a in g.nodes.items() if _red(a)}
+    red_edges = {(a, b) for a, b, attrs in g.edges if _red(attrs)}
+    assert red_nodes == {"Server1"}  # the moved data source's server
+    assert red_edges == {("DPM1", "Server1"), ("DPM2", "Server1")}  # its move: from, to
+    assert g.edge("DPM3", "DPM1")["label"] == "protects" and not _red(g.edge("DPM3", "DPM1"))
+
+
+def test_a_finding_located_in_a_dpm_server_marks_it_and_its_edges():
+    g = draw("bad/mabs-no-secondary.yaml")  # entities: primary, secondary; no subject key
+    assert _red(g.nodes["MABS2"]) and _red(g.edge("MABS2", "MABS1"))
+    assert not _red(g.nodes["MABS1"])
+
+
+def test_large_estates_get_the_overview_by_default_and_say_so(capsys):
+    path = str(MODELS / "good/realistic.yaml")  # 51 protected servers
+    code, out, err = run(capsys, "graph", path)
+    assert code == 0
+    assert err.startswith("dpmsmt: note: 51 protected servers: drawing the overview")
+    assert out == render_dot(dpmsmt.load(path), check(dpmsmt.load(path)), max_servers=0)
+    assert not any(
+        a.get("shape") == "box" and "rounded" in a.get("style", "") for a in Dot(out).nodes.values()
+    )
+    code, out, err = run(capsys, "graph", path, "--max-servers", "12")
+    assert (code, err) == (0, "")
+    code, _, err = run(capsys, "graph", str(MODELS / "seed/before.yaml"))
+    assert (code, err) == (0, "")  # a small estate: every server drawn, nothing to say
 
 
 def test_old_primary_missing_from_after_file():
@@ -257,7 +287,7 @@ def test_collapse_above_max_servers():
 def test_collapse_through_the_cli(capsys):
     path = str(MODELS / "bad/capacity-servers.yaml")  # DPM1 owns 101 agents: collapsed by default
     code, out, err = run(capsys, "graph", path)
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, "dpmsmt: note: " + default_max_servers(dpmsmt.load(path))[1] + "\n")
     g = Dot(out)
     (group,) = [a for a in g.nodes.values() if a.get("shape") == "folder"]
     assert group["label"].startswith("101 protected servers, ")
@@ -332,7 +362,7 @@ def test_mermaid_structure():
     assert nodes["dpm_DPM1"].startswith("DPM1<br/>") and "(failed)" in nodes["dpm_DPM1"]
     assert set(nodes) == {"dpm_DPM1", "dpm_DPM2", "dpm_DPM3", "srv_Server1", "srv_Server2"}
     edges = [m.groups() for line in lines if (m := _M_EDGE.match(line))]
-    assert ("dpm_DPM3", "-->", "protects<br/>[NO-MOVE-UNDER-SECONDARY]", "dpm_DPM1") in edges
+    assert ("dpm_DPM3", "-->", "protects", "dpm_DPM1") in edges  # not what the finding is about
     assert ("dpm_DPM1", "-.->", "moved from DPM1<br/>[NO-MOVE-UNDER-SECONDARY]", "srv_Server1") in (
         edges
     )

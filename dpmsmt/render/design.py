@@ -6,13 +6,14 @@ import yaml
 
 from dpmsmt.render.json import SCHEMA, dumps
 from dpmsmt.render.lines import text_lines
+from dpmsmt.render.plans import unused_line, with_unused
 
 __all__ = ["design_json", "render_json", "render_text", "render_yaml"]
 
 _COSTS = ("unassigned", "longest_chain", "max_load", "new_servers")
 
 
-def design_json(result) -> dict:
+def design_json(result, unused: dict | None = None) -> dict:
     """The JSON document of a `DesignResult` (cli.md: as suggest-move, `"command": "design"`)."""
     return {
         "schema": SCHEMA,
@@ -24,19 +25,21 @@ def design_json(result) -> dict:
         "allow_cycles": result.allow_cycles,
         "preexisting": list(result.preexisting),
         "optimal": result.optimal,
-        "plans": [d.to_json() for d in result.designs],
+        "plans": [with_unused(d.to_json(), d.rank, unused) for d in result.designs],
     }
 
 
-def render_json(result) -> str:
-    return dumps(design_json(result))
+def render_json(result, unused: dict | None = None) -> str:
+    return dumps(design_json(result, unused=unused))
 
 
-def render_yaml(result) -> str:
-    return yaml.safe_dump(design_json(result), sort_keys=True, allow_unicode=True, width=100)
+def render_yaml(result, unused: dict | None = None) -> str:
+    return yaml.safe_dump(
+        design_json(result, unused=unused), sort_keys=True, allow_unicode=True, width=100
+    )
 
 
-def render_text(result, *, color: bool = False) -> str:
+def render_text(result, *, color: bool = False, unused: dict | None = None) -> str:
     buf, line = text_lines(color)
 
     if not result.needs:
@@ -77,6 +80,7 @@ def render_text(result, *, color: bool = False) -> str:
                 else "no candidate left (no other up DPM server, or --allow-new used up)"
             )
             line("  ", ("no secondary", "red"), f" for {y}: blocked by {why}")
+        unused_line(line, (unused or {}).get(d.rank, []))
     if not result.optimal:
         line()
         line(("the solver's time limit was reached: these designs may not be the best", "yellow"))

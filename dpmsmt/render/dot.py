@@ -9,9 +9,10 @@ What is drawn (the same in both formats):
 - Protected servers in a cluster per primary DPM server (the primary of most of their data
   sources), joined to it by a plain line; a DPM server with more than `max_servers` protected
   servers gets one node "N protected servers, M data sources" instead.
-- Violations: the nodes named by an unwaived error finding, and the edges whose both ends are
-  named by one, are red with the rule ids in the label and the messages in the tooltip; warnings
-  orange. Infos and waived findings are not highlighted.
+- Violations: the subject of an unwaived error finding (its data source's server, its DPM
+  server, or the component it judges) is red with the rule ids in the label and the messages in
+  the tooltip, and so are the edges joining the subject to the other names of the finding;
+  warnings orange. Infos and waived findings are not highlighted.
 - With `before`: a dashed edge "moved from X" from the old primary X of every protected server
   whose primary changed (X drawn dotted as "(not in file)" when the after file has no X).
 
@@ -28,9 +29,10 @@ from dpmsmt.findings import Finding, Report, Severity
 from dpmsmt.graph import cyclic_components, protection_graph
 from dpmsmt.model import ProtectedServer, Topology, canon
 
-__all__ = ["render_dot", "render_mermaid"]
+__all__ = ["default_max_servers", "render_dot", "render_mermaid"]
 
 MAX_SERVERS = 12
+OVERVIEW_ABOVE = 36  # more protected servers than this: by default, one node per DPM server's
 _SHOWN_DATASOURCES = 3  # a server's label lists this many data sources, or counts them
 _MAX_TIPS = 10  # messages in one tooltip
 
@@ -219,23 +221,27 @@ def _build(
                 key = (by_name[canon(was)], by_name[canon(s)], "moved")
                 edges.setdefault(key, _Edge(*key, label=f"moved from {was}"))
 
-    # violations
+    # violations: the finding's subject, and the edges between it and what else it names
     datasources = topology.datasource_by_id
+
+    def node_of(text: str) -> str | None:
+        key = canon(text)
+        if key in by_name:
+            return by_name[key]
+        if key in datasources:
+            return by_name.get(canon(datasources[key].server))
+        return None
+
     for f in report.findings if report is not None else ():
         if f.waived or f.severity < Severity.WARNING:
             continue
-        named = set()
-        for text in _names(f.entities):
-            key = canon(text)
-            if key in by_name:
-                named.add(by_name[key])
-            elif key in datasources:
-                named.add(by_name[canon(datasources[key].server)])
+        named = {n for n in map(node_of, _names(f.entities)) if n is not None}
+        subject = {n for n in map(node_of, _subject_names(f)) if n is not None}
         mark = (f.severity, f.rule, _message(f))
-        for nid in sorted(named):
+        for nid in sorted(subject):
             nodes[nid].marks.append(mark)
         for e in edges.values():
-            if e.src in named and e.dst in named:
+            if (e.src in subject and e.dst in named) or (e.dst in subject and e.src in named):
                 e.marks.append(mark)
 
     title = topology.name or topology.file
@@ -245,6 +251,33 @@ def _build(
     kinds = {"protects": 0, "primary": 1, "moved": 2}
     edge_list = sorted(edges.values(), key=lambda e: (order[e.src], order[e.dst], kinds[e.kind]))
     return _Picture(title, nodes, clusters, loose, edge_list)
+
+
+def _subject_names(f: Finding) -> list[str]:
+    """What a finding is about, as names: its data source, DPM server or protected server, else
+    the component it judges, else the DPM server or server its location is in. The other names
+    of the finding (the DPM servers a data source moved between, its secondary, …) only colour
+    the edges that join them to the subject: in scenario 1 the moved server and its move are
+    red, not every DPM server the message mentions."""
+    for key in ("datasource", "dpm", "server"):
+        value = f.entities.get(key)
+        if isinstance(value, str):
+            return [value]
+    component = f.entities.get("component")
+    if isinstance(component, list) and component:
+        return [c for c in component if isinstance(c, str)]
+    return [n for n in [_located_in(f.location.path)] if n is not None]
+
+
+_LOCATED = re.compile(r'(?:dpm_servers|servers)(?:\.([A-Za-z0-9_-]+)|\["((?:[^"\\]|\\.)*)"\])')
+
+
+def _located_in(path: str) -> str | None:
+    """`Server1` of `servers.Server1.datasources[0]` (format_path's spelling, quoted or not)."""
+    m = _LOCATED.match(path)
+    if m is None:
+        return None
+    return m[1] if m[1] is not None else re.sub(r"\\(.)", r"\1", m[2])
 
 
 def _server_node(server: ProtectedServer, alloc, nodes, by_name) -> str:
@@ -288,6 +321,20 @@ def _mark_color(marks) -> str | None:
     if sev is None:
         return None
     return _RED if sev >= Severity.ERROR else _ORANGE
+
+
+def default_max_servers(topology: Topology) -> tuple[int, str | None]:
+    """`--max-servers` when not given, and the note that says why: above a few dozen protected
+    servers a picture of every server is a strip thousands of pixels long, so the overview (each
+    DPM server's protected servers as one node) is drawn instead."""
+    n = len(topology.servers)
+    if n <= OVERVIEW_ABOVE:
+        return MAX_SERVERS, None
+    note = (
+        f"{n} protected servers: drawing the overview, one node for each DPM server's "
+        "protected servers (--max-servers N draws up to N of them one by one)"
+    )
+    return 0, note
 
 
 # -- DOT ------------------------------------------------------------------------------------------

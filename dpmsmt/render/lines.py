@@ -5,14 +5,30 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-from rich.console import Console
-from rich.text import Text
+# what rich leaves out of a text (bell, backspace, vertical tab, form feed, carriage return)
+_CONTROL = str.maketrans(dict.fromkeys((7, 8, 11, 12, 13)))
+
+
+def plain(parts) -> str:
+    """The text of one line's parts as rich prints it without colour."""
+    text = "".join(p if isinstance(p, str) else p[0] for p in parts)
+    return text.translate(_CONTROL).expandtabs(8)
 
 
 def text_lines(color: bool) -> tuple[io.StringIO, Callable[..., None]]:
     """A buffer and `line(*parts)`: parts are strings or (text, style) pairs, never parsed as
-    markup (names contain `[` and `\\`); colour only when asked (a terminal, no NO_COLOR)."""
+    markup (names contain `[` and `\\`); colour only when asked (a terminal, no NO_COLOR).
+    Without colour the lines are joined here: importing rich costs more than a small report."""
     buf = io.StringIO()
+    if not color:
+
+        def plain_line(*parts) -> None:
+            buf.write(plain(parts) + "\n")
+
+        return buf, plain_line
+    from rich.console import Console
+    from rich.text import Text
+
     console = Console(
         file=buf,
         force_terminal=color,

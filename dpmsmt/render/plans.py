@@ -8,10 +8,28 @@ from dpmsmt.render.json import SCHEMA, dumps
 from dpmsmt.render.lines import text_lines
 from dpmsmt.render.resilience import _ids  # the first ids of a list, then how many more
 
-__all__ = ["render_json", "render_text", "render_yaml", "suggestion_json"]
+__all__ = ["render_json", "render_text", "render_yaml", "suggestion_json", "unused_line"]
 
 
-def suggestion_json(s, command: str = "suggest-move") -> dict:
+def with_unused(plan_json: dict, rank: int, unused: dict | None) -> dict:
+    """A plan's JSON with `unused_waivers` (the waivers it makes unused) where they are known."""
+    if unused is not None:
+        plan_json["unused_waivers"] = list(unused.get(rank, []))
+    return plan_json
+
+
+def unused_line(line, entries: list[dict]) -> None:
+    """`makes unused: waiver 0 (RULE on TARGET); --apply leaves them out`."""
+    if not entries:
+        return
+    names = ", ".join(
+        f"waiver {w['waiver']} ({w['rule']}" + (f" on {w['target']}" if w["target"] else "") + ")"
+        for w in entries
+    )
+    line("  ", ("makes unused", "yellow"), f": {names} (--apply leaves them out)")
+
+
+def suggestion_json(s, command: str = "suggest-move", unused: dict | None = None) -> dict:
     return {
         "schema": SCHEMA,
         "command": command,
@@ -20,19 +38,21 @@ def suggestion_json(s, command: str = "suggest-move") -> dict:
         "removed": list(s.removed),
         "preexisting": list(s.preexisting),
         "optimal": s.optimal,
-        "plans": [p.to_json() for p in s.plans],
+        "plans": [with_unused(p.to_json(), p.rank, unused) for p in s.plans],
     }
 
 
-def render_json(s) -> str:
-    return dumps(suggestion_json(s))
+def render_json(s, unused: dict | None = None) -> str:
+    return dumps(suggestion_json(s, unused=unused))
 
 
-def render_yaml(s) -> str:
-    return yaml.safe_dump(suggestion_json(s), sort_keys=True, allow_unicode=True, width=100)
+def render_yaml(s, unused: dict | None = None) -> str:
+    return yaml.safe_dump(
+        suggestion_json(s, unused=unused), sort_keys=True, allow_unicode=True, width=100
+    )
 
 
-def render_text(s, *, color: bool = False) -> str:
+def render_text(s, *, color: bool = False, unused: dict | None = None) -> str:
     buf, line = text_lines(color)
 
     failed = ", ".join(s.failed) or "none"
@@ -64,6 +84,7 @@ def render_text(s, *, color: bool = False) -> str:
         for ds, rules in p.blocked_by.items():
             why = ", ".join(rules) or "no allowed action applies"
             line("  ", ("unprotected", "red"), f" {ds}: blocked by {why}")
+        unused_line(line, (unused or {}).get(p.rank, []))
     if not s.optimal:
         line()
         line(

@@ -1,0 +1,85 @@
+"""`resilience` without `--jobs` picks how many processes from the work (issue 11): a small
+estate is answered in this process, a large amount of work gets a pool of every CPU."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+
+import dpmsmt
+from dpmsmt import resilience as resilience_module
+from dpmsmt import workload
+from dpmsmt.resilience import resilience
+
+SEED = Path(__file__).resolve().parent.parent / "models" / "seed" / "before.yaml"
+
+
+def test_the_pool_pays_only_for_long_work_on_several_processors():
+    w = workload.Workload()
+    for _ in range(3):
+        w.record(0.2)
+    assert not w.worth_a_pool(10, 2)  # 2 s left: not worth starting workers
+    assert w.worth_a_pool(1000, 2)  # 200 s left
+    assert not w.worth_a_pool(1000, 1)  # one processor: nothing to share
+    assert not workload.Workload(solved=2, seconds=100.0).worth_a_pool(1000, 4)  # too few samples
+
+
+def four_cpus(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+
+
+def test_a_small_estate_starts_no_pool_by_default(monkeypatch):
+    four_cpus(monkeypatch)
+
+    def no_pool(*_a, **_k):
+        raise AssertionError("a process pool for a handful of failure sets")
+
+    monkeypatch.setattr(resilience_module, "_pool", no_pool)
+    topology = dpmsmt.load(str(SEED))
+    assert resilience(topology, failures=2).sets == resilience(topology, failures=2, jobs=1).sets
+
+
+class _Inline:
+    """A pool that answers each set as it is submitted, in this process (Z3 is not thread-safe
+    and spawning workers is slow); it stands for the process pool `resilience` would start."""
+
+    def __init__(self, topology, jobs):
+        resilience_module._WORKER["topology"] = topology
+        self.jobs = jobs
+
+    def submit(self, fn, *args):
+        future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+def test_long_work_gets_a_pool_and_the_same_answer(monkeypatch):
+    four_cpus(monkeypatch)
+    monkeypatch.setattr(workload, "POOL_WORTH_SECONDS", 0.0)
+    monkeypatch.setattr(workload, "SAMPLES", 1)
+    used = []
+
+    def pool(topology, jobs):
+        used.append(jobs)
+        return _Inline(topology, jobs)
+
+    monkeypatch.setattr(resilience_module, "_pool", pool)
+    topology = dpmsmt.load(str(SEED))
+    assert resilience(topology, failures=2).sets == resilience(topology, failures=2, jobs=1).sets
+    assert used == [4]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_explicit_jobs_is_obeyed(monkeypatch, jobs):
+    monkeypatch.setattr(workload, "POOL_WORTH_SECONDS", 1e9)
+    used = []
+    monkeypatch.setattr(resilience_module, "_pool", lambda t, j: used.append(j) or _Inline(t, j))
+    resilience(dpmsmt.load(str(SEED)), failures=2, jobs=jobs)
+    assert used == ([2] if jobs == 2 else [])
