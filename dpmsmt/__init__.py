@@ -1,7 +1,7 @@
 """dpmsmt: a formal constraint model and solver for Microsoft DPM backup topologies.
 
 The Python API (cli.md, "Python API"): `load`, `loads`, `check`, `suggest_moves`, `apply`,
-`design`, `dump`, and the data they return; `dpmsmt.strategies` has Hypothesis strategies.
+`design`, `dump`, `import_exports`, and the data they return; `dpmsmt.strategies` has Hypothesis strategies.
 """
 
 from dpmsmt.check import check
@@ -15,6 +15,7 @@ from dpmsmt.findings import (
     SolverGaveUp,
     TopologyError,
 )
+from dpmsmt.importer import import_exports
 from dpmsmt.io.dump import dump
 from dpmsmt.io.loader import load, loads
 from dpmsmt.model import Topology
@@ -36,6 +37,7 @@ __all__ = [
     "check",
     "design",
     "dump",
+    "import_exports",
     "load",
     "loads",
     "suggest_moves",
