@@ -36,9 +36,7 @@ class ImportReport:
 
     def to_json(self) -> dict:
         return {
-            "exports": [
-                {"file": f, "dpm_server": s, "exportedAt": t} for f, s, t in self.exports
-            ],
+            "exports": [{"file": f, "dpm_server": s, "exportedAt": t} for f, s, t in self.exports],
             "overlay": self.overlay,
             "guessed": list(self.guessed),
             "warnings": list(self.warnings),
@@ -74,15 +72,12 @@ def import_exports(
     except TopologyError as e:
         raise _blame_overlay(e, layer) from None
     guessed = tuple(
-        format_path(p) for p, c in sorted(merged.comments.items(), key=lambda t: str(t[0]))
+        format_path(p)
+        for p, c in sorted(merged.comments.items(), key=lambda t: str(t[0]))
         if c.startswith("guessed")
     )
     report = ImportReport(
-        exports=tuple(
-            sorted(
-                (e.file, e.computer, e.data.get("exportedAt")) for e in exports
-            )
-        ),
+        exports=tuple(sorted((e.file, e.computer, e.data.get("exportedAt")) for e in exports)),
         overlay=None if layer is None else layer.file,
         guessed=guessed,
         warnings=tuple(merged.warnings),
@@ -97,7 +92,9 @@ def _header(exports: list[Export], overlay: Overlay | None) -> list[str]:
         when = e.data.get("exportedAt") or "no time"
         out.append(f"  {e.computer}: {os.path.basename(e.file)} ({when})")
     if overlay is not None:
-        out.append(f"Overlay: {os.path.basename(overlay.file)} (its values win; re-import keeps them)")
+        out.append(
+            f"Overlay: {os.path.basename(overlay.file)} (its values win; re-import keeps them)"
+        )
     out.append("A `# guessed` value is a default no export could confirm: set it in the overlay.")
     out.append("Guessed for every data source: dedup: false, hyperv_scale_out: false.")
     out.append("")

@@ -191,14 +191,20 @@ def _shape_problem(data: Any) -> tuple[tuple, str] | None:
     if not isinstance(server, dict):
         where = ("DpmServer",) if "DpmServer" in data else ()
         return where, "the export has no `DpmServer` object (which DPM server wrote it?)"
-    if not any(isinstance(server.get(k), str) and server[k].strip() for k in ("ComputerName", "Name")):
+    if not any(
+        isinstance(server.get(k), str) and server[k].strip() for k in ("ComputerName", "Name")
+    ):
         return ("DpmServer",), "`DpmServer` names no server (`ComputerName` and `Name` are missing)"
     if not isinstance(server.get("Version"), str):
         return ("DpmServer", "Version"), "`DpmServer.Version` is missing (the DPM build)"
     for key in ("Errors", "MissingProperties"):
         if data.get(key) is not None and not isinstance(data[key], list):
             return (key,), f"`{key}` is a list"
-    for section, shape in (("DpmServer", "DpmServer"), ("DpmServer.OS", None), ("DpmServer.DB", None)):
+    for section, shape in (
+        ("DpmServer", "DpmServer"),
+        ("DpmServer.OS", None),
+        ("DpmServer.DB", None),
+    ):
         path = tuple(section.split("."))
         obj = _at(data, path)
         if obj is None:

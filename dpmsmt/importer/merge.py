@@ -201,6 +201,10 @@ class _Merge:
     # -- reading the exports ---------------------------------------------------------------------
     def run(self) -> Merged:
         self.dpm_servers()
+        for e in self.exports:  # protected servers are written as their agents' lists spell them
+            for ps in e.section("ProductionServers"):
+                if ps.get("ServerName"):
+                    self.names.key(ps["ServerName"])
         self.report_exports()
         self.find_dead()
         for e in self.exports:
@@ -246,8 +250,8 @@ class _Merge:
                     self.disagree(
                         e,
                         newest_export,
-                        f"{e.file} was exported {hours:.0f} hours before {newest_export.file} "
-                        "(more than a day: the estate may have changed in between)",
+                        f"the first was exported {hours:.0f} hours before the second (more "
+                        "than a day: the estate may have changed in between)",
                     )
         for e in self.exports:
             missing = [m for m in e.data.get("MissingProperties") or [] if isinstance(m, str)]
@@ -259,7 +263,9 @@ class _Merge:
             for err in e.data.get("Errors") or []:
                 if isinstance(err, dict):
                     section = err.get("Section") or "?"
-                    self.warn(f"{e.file}: the export could not read {section}: {err.get('Message')}")
+                    self.warn(
+                        f"{e.file}: the export could not read {section}: {err.get('Message')}"
+                    )
 
     def computer_key(self, e: Export, path: tuple, ds: dict) -> str | None:
         name = ds.get("Computer") or ds.get("ProductionServerName")
@@ -324,7 +330,7 @@ class _Merge:
         d = self.names.key(e.computer)
         for i, ps in enumerate(e.section("ProductionServers")):
             self.read_production_server(d, e, i, ps)
-        for i, pg in enumerate(e.section("ProtectionGroups")):
+        for pg in e.section("ProtectionGroups"):
             if pg.get("Name"):
                 self.groups[(d, canon(pg["Name"]))] = pg
         for i, ds in enumerate(e.section("Datasources")):
@@ -336,14 +342,12 @@ class _Merge:
         if ps.get("ServerProtectionState") == "Deleted":
             return
         path = ("ProductionServers", i)
+        if not (ps.get("Name") or ps.get("ServerName")):
+            return
+        if ps.get("ServerName"):  # first: the short name's spelling is the one written
+            key = self.names.key(ps["ServerName"], e, (*path, "ServerName"))
         if ps.get("Name"):
             key = self.names.key(ps["Name"], e, (*path, "Name"))
-        elif ps.get("ServerName"):
-            key = self.names.key(ps["ServerName"], e, (*path, "ServerName"))
-        else:
-            return
-        if ps.get("ServerName"):
-            self.names.key(ps["ServerName"], e, (*path, "ServerName"))
         if self.is_dpm(key):
             if key != d:
                 self.knows[d].add(key)
@@ -371,7 +375,9 @@ class _Merge:
         if ds.get("ProtectionType") == "ProtectFromDPM":
             source = self.source_key(e, path, ds)
             if source is None or source == d:
-                self.warn(f"{e.file}: {_where(path)} is a replica from no other DPM server; skipped")
+                self.warn(
+                    f"{e.file}: {_where(path)} is a replica from no other DPM server; skipped"
+                )
                 return
             self.edges[d].add(source)
             if not self.is_dpm(computer):
@@ -517,7 +523,7 @@ class _Merge:
         if switched_from is not None:
             entry["mode"] = "switched"
             entry["switched_from"] = self.names[switched_from]
-        if ds.get("ProtectionGroupName"):
+        if ds.get("ProtectionGroupName") and seen:  # a rebuilt one's group died with it
             entry["protection_group"] = ds["ProtectionGroupName"]
             policy = self.policy(p, ds["ProtectionGroupName"])
             if policy is not None:
@@ -707,9 +713,7 @@ class _Merge:
         return out
 
     def profile(self) -> str:
-        found = {
-            _profile_of(e.server["Version"]) for e in self.exports if not _is_mabs(e.server)
-        }
+        found = {_profile_of(e.server["Version"]) for e in self.exports if not _is_mabs(e.server)}
         if len(found) == 1 and None not in found:
             (profile,) = found
             self.comment(("profile",), "from the DPM versions; --profile or the overlay overrides")

@@ -21,8 +21,17 @@ from dpmsmt.model import canon, format_path
 
 __all__ = ["Overlay", "apply_overlay", "read_overlay"]
 
-_TOP = ("dpmsmt", "profile", "name", "description", "dpm_servers", "servers", "tape_libraries",
-        "waivers", "expect")
+_TOP = (
+    "dpmsmt",
+    "profile",
+    "name",
+    "description",
+    "dpm_servers",
+    "servers",
+    "tape_libraries",
+    "waivers",
+    "expect",
+)
 _NESTED = frozenset(("database", "failure", "policy", "secondary_policy"))
 
 
@@ -46,16 +55,22 @@ def read_overlay(path: str | os.PathLike) -> Overlay:
             raw = fh.read(MAX_BYTES + 1)
         text = raw.decode("utf-8-sig")
     except OSError as e:
-        raise TopologyError([LoadError(name, 1, 1, "<root>", f"cannot read the overlay: {e.strerror}")]) from None
+        raise TopologyError(
+            [LoadError(name, 1, 1, "<root>", f"cannot read the overlay: {e.strerror}")]
+        ) from None
     except UnicodeDecodeError:
-        raise TopologyError([LoadError(name, 1, 1, "<root>", "the overlay is not valid UTF-8")]) from None
+        raise TopologyError(
+            [LoadError(name, 1, 1, "<root>", "the overlay is not valid UTF-8")]
+        ) from None
     if len(raw) > MAX_BYTES:
         raise TopologyError([LoadError(name, 1, 1, "<root>", "the overlay is larger than 64 MiB")])
     reader = read_json if Path(name).suffix.lower() == ".json" else read_yaml
     try:
         data, locate = reader(text)
     except ReadFailure as f:
-        raise TopologyError([LoadError(name, f.line, f.column, format_path(f.path), f.message)]) from None
+        raise TopologyError(
+            [LoadError(name, f.line, f.column, format_path(f.path), f.message)]
+        ) from None
     if data is None:
         data = {}
     overlay = Overlay(name, data, locate)

@@ -37,7 +37,10 @@ def export_schema() -> dict[str, Any]:
     )
     server["properties"]["Version"] = {"type": "string"}
     server["anyOf"] = [
-        {"required": ["ComputerName"], "properties": {"ComputerName": {"type": "string", "minLength": 1}}},
+        {
+            "required": ["ComputerName"],
+            "properties": {"ComputerName": {"type": "string", "minLength": 1}},
+        },
         {"required": ["Name"], "properties": {"Name": {"type": "string", "minLength": 1}}},
     ]
     server["required"] = ["Version"]
@@ -55,7 +58,10 @@ def export_schema() -> dict[str, Any]:
             "type": ["array", "null"],
             "items": {
                 "type": "object",
-                "properties": {"Section": {"type": "string"}, "Message": {"type": ["string", "null"]}},
+                "properties": {
+                    "Section": {"type": "string"},
+                    "Message": {"type": ["string", "null"]},
+                },
             },
         },
     }
