@@ -73,7 +73,7 @@ def import_exports(
         raise _blame_overlay(e, layer) from None
     guessed = tuple(
         format_path(p)
-        for p, c in sorted(merged.comments.items(), key=lambda t: str(t[0]))
+        for p, c in sorted(_all_comments(merged).items(), key=lambda t: str(t[0]))
         if c.startswith("guessed")
     )
     report = ImportReport(
@@ -84,6 +84,16 @@ def import_exports(
         disagreements=tuple(merged.disagreements),
     )
     return topology, text, report
+
+
+def _all_comments(merged) -> dict[tuple, str]:
+    """The writer's comments, those on data source lines included."""
+    out = dict(merged.comments)
+    for name, server in (merged.doc.get("servers") or {}).items():
+        for i, ds in enumerate(server.get("datasources") or []):
+            if ds.get("_comment"):
+                out.setdefault(("servers", name, "datasources", i), ds["_comment"])
+    return out
 
 
 def _header(exports: list[Export], overlay: Overlay | None) -> list[str]:

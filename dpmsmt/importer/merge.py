@@ -83,7 +83,7 @@ class _Names:
                         export.error(
                             path,
                             f"{name} and {seen[0]} (in {seen[1]}) are two servers with one short "
-                            f"name {short}; a topology names servers by their short names",
+                            f"name {self.spelling.get(key, short)}; a topology names servers by their short names",
                         )
                     ]
                 )
@@ -172,6 +172,7 @@ class _Seen:
 
 class _Merge:
     def __init__(self, exports: list[Export]):
+        self.given = list(exports)  # a second export of one server is blamed in given order
         self.exports = sorted(exports, key=lambda e: (canon(e.computer), e.file))
         self.names = _Names()
         self.out = Merged(doc={})
@@ -222,7 +223,7 @@ class _Merge:
         return self.out
 
     def dpm_servers(self) -> None:
-        for e in self.exports:
+        for e in self.given:
             server = e.server
             path = ("DpmServer", "Name") if server.get("Name") else ("DpmServer", "ComputerName")
             key = self.names.key(server.get("Name") or e.computer, e, path)
