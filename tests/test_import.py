@@ -281,3 +281,40 @@ def test_fixture_folders_are_self_contained(tmp_path: Path):
     shutil.copytree(FIXTURES / "seed", copy)
     a = dpmsmt.import_exports(sorted(copy.glob("*.json")))[0]
     assert a == dpmsmt.import_exports(exports("seed"))[0]
+
+
+def test_generated_export_set_imports_back_to_its_estate(tmp_path: Path):
+    """benchmarks/export_sets.py writes what each DPM server of a generated estate would
+    export; importing those gives the estate back, in everything an export can tell (the OS
+    string loses its edition; what no cmdlet gives, like dedup, is not compared)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import estates
+    import export_sets
+
+    doc = estates.generate(10, 1000, seed=3, violations=0)
+    paths = export_sets.write_export_set(doc, tmp_path)
+    topology, _, report = dpmsmt.import_exports(paths)
+    source = dpmsmt.loads(json.dumps(doc), format="json")
+    assert report.disagreements == ()
+
+    def view(t):
+        dpms = {
+            n: (d.version, d.kind, frozenset(d.protects), d.tape_library)
+            for n, d in t.dpm_servers.items()
+        }
+        servers = {
+            n: (
+                frozenset(s.agents),
+                s.cluster,
+                frozenset(
+                    (d.name, d.type, d.primary, d.secondary, d.mode, d.switched_from)
+                    for d in s.datasources
+                ),
+            )
+            for n, s in t.servers.items()
+        }
+        return dpms, servers
+
+    assert view(topology) == view(source)

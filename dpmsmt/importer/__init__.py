@@ -10,6 +10,7 @@ disagree. Bad input raises `TopologyError` (file, line, column, path), before an
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -52,12 +53,24 @@ def import_exports(
     file: str = "<import>",
 ) -> tuple[Topology, str, ImportReport]:
     """Merge the exports (and the overlay) into a topology; see the module docstring."""
-    from dpmsmt.io.loader import loads
-
     if not paths:
         raise ValueError("import_exports needs at least one export")
     if profile is not None and profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}")
+    # Like the loader: merging makes millions of objects and no garbage cycles, and the cyclic
+    # collector's passes over the growing heap would cost as much as the work itself.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _import(paths, overlay, profile, file)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import(paths, overlay, profile, file) -> tuple[Topology, str, ImportReport]:
+    from dpmsmt.io.loader import loads
+
     exports = [read_export(p) for p in paths]
     layer = read_overlay(overlay) if overlay is not None else None
     merged = merge(exports)

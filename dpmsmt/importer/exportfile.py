@@ -10,12 +10,13 @@ record more than this dpmsmt reads.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from dpmsmt.findings import LoadError, TopologyError
-from dpmsmt.io.json_reader import read_json
+from dpmsmt.io.json_reader import JsonLocator, read_json
 from dpmsmt.io.limits import MAX_BYTES, ReadFailure
 from dpmsmt.model import format_path
 
@@ -75,12 +76,6 @@ SECTIONS = {
     "InactiveDatasources": "Datasources",
     "Libraries": "Libraries",
 }
-_CHECK = {
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-}
 _SAY = {
     "string": "a string",
     "boolean": "true or false",
@@ -136,11 +131,16 @@ def read_export(path: str | os.PathLike) -> Export:
     name = str(path)
     text = _read_text(name)
     try:
-        data, locate = read_json(text)
-    except ReadFailure as f:
-        raise TopologyError(
-            [LoadError(name, f.line, f.column, format_path(f.path), f.message)]
-        ) from None
+        # The C parser alone (no duplicate-key hook: ConvertTo-Json writes none); positions come
+        # from the JSON reader's lazy locator, and bad JSON goes through the reader's messages.
+        data, locate = json.loads(text), JsonLocator(text)
+    except (ValueError, RecursionError):
+        try:
+            data, locate = read_json(text)
+        except ReadFailure as f:
+            raise TopologyError(
+                [LoadError(name, f.line, f.column, format_path(f.path), f.message)]
+            ) from None
     export = Export(name, data, locate)
     problem = _shape_problem(data)
     if problem is not None:
@@ -211,7 +211,7 @@ def _shape_problem(data: Any) -> tuple[tuple, str] | None:
             continue
         if not isinstance(obj, dict):
             return path, f"`{section}` is an object"
-        problem = _record_problem(obj, PROPERTIES[shape or section], path)
+        problem = _record_problem(obj, _TYPE_OF[shape or section], path)
         if problem:
             return problem
     for section, shape in SECTIONS.items():
@@ -223,16 +223,30 @@ def _shape_problem(data: Any) -> tuple[tuple, str] | None:
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 return (section, i), f"each entry of `{section}` is an object"
-            problem = _record_problem(item, PROPERTIES[shape], (section, i))
+            problem = _record_problem(item, _TYPE_OF[shape], (section, i))
             if problem:
                 return problem
     return None
 
 
-def _record_problem(obj: dict, props: dict[str, str], path: tuple) -> tuple[tuple, str] | None:
-    for key, kind in props.items():
-        value = obj.get(key)
-        if value is not None and not _CHECK[kind](value):
+# The Python type of each property's JSON value (bool is not int here: `type(True) is bool`).
+_PYTHON = {"string": str, "boolean": bool, "integer": int, "strings": list}
+_TYPE_OF = {
+    section: {key: _PYTHON[kind] for key, kind in props.items()}
+    for section, props in PROPERTIES.items()
+}
+_KIND_OF = {id(_TYPE_OF[s]): PROPERTIES[s] for s in PROPERTIES}
+
+
+def _record_problem(obj: dict, types: dict[str, type], path: tuple) -> tuple[tuple, str] | None:
+    """The first property of `obj` of the wrong type (200k data sources: one dict lookup and
+    one type test per value)."""
+    for key, value in obj.items():
+        want = types.get(key)
+        if want is None or value is None:
+            continue
+        if type(value) is not want or (want is list and not all(type(x) is str for x in value)):
+            kind = _KIND_OF[id(types)][key]
             return (*path, key), f"`{key}` is {_SAY[kind]}, not {json_text(value)}"
     return None
 
@@ -246,7 +260,5 @@ def _at(data: dict, path: tuple) -> Any:
 
 
 def json_text(value: Any) -> str:
-    import json
-
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -14,6 +14,7 @@ case, a short name matching the first label of an FQDN.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,8 +67,22 @@ class _Names:
     def __init__(self):
         self.spelling: dict[str, str] = {}
         self.fqdn: dict[str, tuple[str, str]] = {}
+        self._checked: dict[str, str] = {}  # a name as written, FQDN checked -> its key
+        self._plain: dict[str, str] = {}  # a name as written, not checked (no export) -> key
 
     def key(self, name: str, export: Export | None = None, path: tuple = ()) -> str:
+        found = self._checked.get(name)
+        if found is not None:
+            return found
+        if export is None:
+            found = self._plain.get(name)
+            if found is None:
+                found = self._plain[name] = self._key(name, None, path)
+            return found
+        key = self._checked[name] = self._key(name, export, path)
+        return key
+
+    def _key(self, name: str, export: Export | None, path: tuple) -> str:
         name = name.strip()
         short, dot, _ = name.partition(".")
         if short.isdigit():  # an IP address is its own name
@@ -109,14 +124,20 @@ _TYPES = (
 def datasource_type(object_type: str | None, name: str) -> tuple[str, str | None]:
     """(format type, comment): `ObjectType` as format.md names it; anything it has no type for
     is `other`, with the original text as a comment."""
+    kind, note = _object_type(object_type)
+    if kind == "system-state" and "bare metal" in canon(name):
+        return "bare-metal", None
+    return kind, note
+
+
+@functools.cache
+def _object_type(object_type: str | None) -> tuple[str, str | None]:
     text = (object_type or "").strip()
     t = text.casefold()
-    if t == "volume":
-        return "volume", None
-    if t == "folder":
-        return "folder", None
+    if t in ("volume", "folder"):
+        return t, None
     if "system protection" in t or "system state" in t:
-        return ("bare-metal" if "bare metal" in canon(name) else "system-state"), None
+        return "system-state", None
     for word, kind in _TYPES:
         if word in t:
             return kind, None
@@ -160,7 +181,7 @@ def _is_mabs(server: dict) -> bool:
 # -- the merge -------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Seen:
     """One data source entry of one export."""
 
@@ -189,6 +210,8 @@ class _Merge:
         self.knows: dict[str, set[str]] = defaultdict(set)
         self.ds_names: dict[tuple[str, str], str] = {}
         self.groups: dict[tuple[str, str], dict] = {}
+        self._policies: dict[tuple[str, str], dict | None] = {}
+        self._switch_candidates: dict[str, list[str]] = {}
 
     def warn(self, message: str) -> None:
         self.out.warnings.append(message)
@@ -206,6 +229,7 @@ class _Merge:
             for ps in e.section("ProductionServers"):
                 if ps.get("ServerName"):
                     self.names.key(ps["ServerName"])
+        self.index_databases()
         self.report_exports()
         self.find_dead()
         for e in self.exports:
@@ -241,6 +265,15 @@ class _Merge:
                 )
             self.by_dpm[key] = e
 
+    def index_databases(self) -> None:
+        """(database name, SQL host) -> the exported DPM server whose database it is."""
+        self.databases: dict[tuple[str, str], str] = {}
+        for key, e in self.by_dpm.items():
+            info = e.server.get("DB") or {}
+            if info.get("DatabaseName") and info.get("SqlServer"):
+                host = self.names.key(info["SqlServer"])
+                self.databases[(canon(info["DatabaseName"]), host)] = key
+
     def report_exports(self) -> None:
         timed = [(e.exported_at, e) for e in self.exports if e.exported_at is not None]
         if timed:
@@ -269,11 +302,13 @@ class _Merge:
                     )
 
     def computer_key(self, e: Export, path: tuple, ds: dict) -> str | None:
-        name = ds.get("Computer") or ds.get("ProductionServerName")
+        name, field_ = ds.get("Computer"), "Computer"
         if not name:
-            return None
-        field_ = "Computer" if ds.get("Computer") else "ProductionServerName"
-        return self.names.key(name, e, (*path, field_))
+            name, field_ = ds.get("ProductionServerName"), "ProductionServerName"
+            if not name:
+                return None
+        found = self.names._checked.get(name)  # the common case, without making a path
+        return found if found is not None else self.names.key(name, e, (*path, field_))
 
     def source_key(self, e: Export, path: tuple, ds: dict) -> str | None:
         """The DPM server a replica (`ProtectFromDPM`) comes from: `SourceDPMServer`, else the
@@ -288,16 +323,9 @@ class _Merge:
         if datasource_type(ds.get("ObjectType"), "")[0] != "sql":
             return None
         db = canon(_database_name(ds))
-        for key, e in self.by_dpm.items():
-            info = e.server.get("DB") or {}
-            sql = info.get("SqlServer")
-            if (
-                info.get("DatabaseName")
-                and canon(info["DatabaseName"]) == db
-                and sql
-                and self.names.key(sql) == computer
-            ):
-                return key
+        found = self.databases.get((db, computer))
+        if found is not None:
+            return found
         if db == "dpmdb":
             return computer
         if db.startswith("dpmdb_"):
@@ -312,7 +340,7 @@ class _Merge:
                 named = None
                 if ds.get("ProtectionType") == "ProtectFromDPM":
                     named = self.source_key(e, path, ds)
-                else:
+                elif _object_type(ds.get("ObjectType"))[0] == "sql":  # a DPM database?
                     computer = self.computer_key(e, path, ds)
                     if computer is not None:
                         named = self.db_owner(ds, computer)
@@ -466,6 +494,10 @@ class _Merge:
         if c in self.clusters:
             out["cluster"] = True
         if datasources:
+            if len(agents) > 1:  # nodes owned by several DPM servers: scaled-out protection
+                for ds in datasources:
+                    if ds["type"] == "hyperv":
+                        ds["hyperv_scale_out"] = True
             self.unique_names(c, datasources)
             out["datasources"] = sorted(datasources, key=lambda d: canon(d["name"]))
         return out
@@ -572,12 +604,24 @@ class _Merge:
     def switched_from(self, key: tuple[str, str], primary: str) -> str | None:
         """The DPM server that protected it before: one that `primary` protects (primary was
         its secondary) and that still lists the data source as inactive."""
-        for p in sorted(self.edges.get(primary, ())):
-            if key in self.inactive_lists.get(p, ()):
+        candidates = self._switch_candidates.get(primary)
+        if candidates is None:
+            candidates = self._switch_candidates[primary] = [
+                p for p in sorted(self.edges.get(primary, ())) if self.inactive_lists.get(p)
+            ]
+        for p in candidates:
+            if key in self.inactive_lists[p]:
                 return p
         return None
 
     def policy(self, dpm: str, group: str) -> dict | None:
+        """The policy of a protection group (one dict per group, shared by its data sources)."""
+        key = (dpm, group)
+        if key not in self._policies:
+            self._policies[key] = self._policy(dpm, group)
+        return self._policies[key]
+
+    def _policy(self, dpm: str, group: str) -> dict | None:
         pg = self.groups.get((dpm, canon(group)))
         if pg is None or pg.get("SynchronizationFrequencyMinutes") is None:
             return None  # a policy without its synchronization frequency would be a wrong one
