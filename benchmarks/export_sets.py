@@ -25,12 +25,11 @@ import json
 import sys
 import time
 import uuid
-from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import estates  # noqa: E402  (benchmarks/ is not a package)
+import estates
 
 __all__ = ["export_set", "write_export_set"]
 
