@@ -688,10 +688,12 @@ def import_command(
     chosen_profile = _profile(profile)
     if format is ImportFormat.json and not output:
         raise Fatal("--format json writes the report to standard output; give --output FILE")
+    if output and output.lower().endswith(".json"):
+        raise Fatal(f"--output {output}: the import writes YAML (its comments mark the guesses)")
     if output and os.path.exists(output) and not force:
         raise Fatal(f"--output {output} exists; use --force to overwrite it")
     topology, text, report = import_exports(
-        exports, overlay, profile=chosen_profile, file=output or "<stdout>"
+        exports, overlay, profile=chosen_profile, file=output or "<stdout>", read_back=True
     )
     for line in report.warnings:
         sys.stderr.write(f"dpmsmt: warning: {line}\n")

@@ -61,6 +61,9 @@ def test_estate_imports_to_its_topology_and_verdict(estate: str, with_overlay: b
     topology, text, report = dpmsmt.import_exports(exports(estate), overlay)
     expected = dpmsmt.load(expected_file)
     assert topology == expected, text
+    # the text written is what the topology is (the command reads it back before writing)
+    assert dpmsmt.loads(text) == topology
+    assert dpmsmt.import_exports(exports(estate), overlay, read_back=True)[0] == topology
     expect = expect_of(expected_file)
     result = dpmsmt.check(topology, today="2026-12-02")
     assert result.verdict == expect["verdict"]
@@ -295,7 +298,8 @@ def test_generated_export_set_imports_back_to_its_estate(tmp_path: Path):
 
     doc = estates.generate(10, 1000, seed=3, violations=0)
     paths = export_sets.write_export_set(doc, tmp_path)
-    topology, _, report = dpmsmt.import_exports(paths)
+    topology, text, report = dpmsmt.import_exports(paths)
+    assert dpmsmt.loads(text) == topology
     source = dpmsmt.loads(json.dumps(doc), format="json")
     assert report.disagreements == ()
 
@@ -318,3 +322,11 @@ def test_generated_export_set_imports_back_to_its_estate(tmp_path: Path):
         return dpms, servers
 
     assert view(topology) == view(source)
+
+
+def test_cli_refuses_json_output_and_json_report_without_output(tmp_path: Path, capsys):
+    seed = [str(p) for p in exports("seed")]
+    code, _, err = run(capsys, "import", *seed, "-o", str(tmp_path / "estate.json"))
+    assert code == 2 and "writes YAML" in err and not (tmp_path / "estate.json").exists()
+    code, _, err = run(capsys, "import", *seed, "--format", "json")
+    assert code == 2 and "--output" in err
