@@ -330,3 +330,18 @@ def test_cli_refuses_json_output_and_json_report_without_output(tmp_path: Path, 
     assert code == 2 and "writes YAML" in err and not (tmp_path / "estate.json").exists()
     code, _, err = run(capsys, "import", *seed, "--format", "json")
     assert code == 2 and "--output" in err
+
+
+def test_agent_falls_back_to_the_primary_when_the_agent_list_failed(tmp_path: Path):
+    """MABS01's export lost its ProductionServers section (recorded in Errors): its protected
+    servers' agent is the DPM server that protects their data sources."""
+    doc = json.loads((FIXTURES / "contoso" / "mabs01.json").read_text(encoding="utf-8"))
+    doc["ProductionServers"] = []
+    doc["Errors"].append({"Section": "ProductionServers", "Message": "RPC server unavailable"})
+    bad = tmp_path / "mabs01.json"
+    bad.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    paths = [p for p in exports("contoso") if p.name != "mabs01.json"] + [bad]
+    topology, _, report = dpmsmt.import_exports(paths)
+    assert topology.servers["FS05"].agents == ("MABS01",)
+    assert any("ProductionServers: RPC server unavailable" in w for w in report.warnings)
+    assert topology == dpmsmt.load(FIXTURES / "contoso" / "expected.yaml")

@@ -472,17 +472,18 @@ class _Merge:
         if c in self.clusters:
             for node in self.clusters[c]:
                 owners |= self.agent_owners.get(node, set())
-        primaries = {ds["primary"] for ds in datasources if ds.get("primary")}
+        primaries = {self.names.key(ds["primary"]) for ds in datasources if ds.get("primary")}
+        if not owners and len(primaries) == 1:  # its agent's list was not exported
+            owners = set(primaries)
         if len(owners) > 1 and c not in self.clusters:
-            chosen = sorted(owners & {self.names.key(p) for p in primaries}) or sorted(owners)
-            if len(owners) > 1:
-                a, b = sorted(owners)[:2]
-                self.disagree(
-                    self.export_of(a),
-                    self.export_of(b),
-                    f"both list {name} among their protected servers (its agent has one owner); "
-                    f"written with agent {self.names[chosen[0]]}",
-                )
+            chosen = sorted(owners & primaries) or sorted(owners)
+            a, b = sorted(owners)[:2]
+            self.disagree(
+                self.export_of(a),
+                self.export_of(b),
+                f"both list {name} among their protected servers (its agent has one owner); "
+                f"written with agent {self.names[chosen[0]]}",
+            )
             owners = {chosen[0]}
         agents = sorted((self.names[o] for o in owners), key=canon)
         if len(agents) == 1:
