@@ -345,3 +345,13 @@ def test_agent_falls_back_to_the_primary_when_the_agent_list_failed(tmp_path: Pa
     assert topology.servers["FS05"].agents == ("MABS01",)
     assert any("ProductionServers: RPC server unavailable" in w for w in report.warnings)
     assert topology == dpmsmt.load(FIXTURES / "contoso" / "expected.yaml")
+
+
+def test_a_utf16_export_is_refused_with_the_reason(tmp_path: Path):
+    """`ConvertTo-Json | Out-File` in Windows PowerShell 5.1 writes UTF-16: say so."""
+    text = (FIXTURES / "seed" / "dpm1.json").read_text(encoding="utf-8")
+    utf16 = tmp_path / "dpm1.json"
+    utf16.write_bytes(text.encode("utf-16"))
+    with pytest.raises(TopologyError) as err:
+        dpmsmt.import_exports([utf16])
+    assert "UTF-16" in str(err.value) and str(err.value).startswith(f"{utf16}:1:1:")

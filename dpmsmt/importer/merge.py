@@ -21,7 +21,7 @@ from typing import Any
 
 from dpmsmt.findings import TopologyError
 from dpmsmt.importer.exportfile import Export
-from dpmsmt.model import canon, version_fields
+from dpmsmt.model import canon, format_path, version_fields
 
 __all__ = ["Disagreement", "Merged", "merge"]
 
@@ -399,13 +399,13 @@ class _Merge:
     def read_datasource(self, d: str, e: Export, path: tuple, ds: dict) -> None:
         computer = self.computer_key(e, path, ds)
         if computer is None:
-            self.warn(f"{e.file}: {_where(path)} names no computer; skipped")
+            self.warn(f"{e.file}: {format_path(path)} names no computer; skipped")
             return
         if ds.get("ProtectionType") == "ProtectFromDPM":
             source = self.source_key(e, path, ds)
             if source is None or source == d:
                 self.warn(
-                    f"{e.file}: {_where(path)} is a replica from no other DPM server; skipped"
+                    f"{e.file}: {format_path(path)} is a replica from no other DPM server; skipped"
                 )
                 return
             self.edges[d].add(source)
@@ -782,9 +782,3 @@ def _os_text(info: Any) -> str | None:
     version = (info.get("Version") or "").strip()
     text = " ".join(p for p in (caption, version) if p)
     return text or None
-
-
-def _where(path: tuple) -> str:
-    from dpmsmt.model import format_path
-
-    return format_path(path)
