@@ -355,3 +355,27 @@ def test_a_utf16_export_is_refused_with_the_reason(tmp_path: Path):
     with pytest.raises(TopologyError) as err:
         dpmsmt.import_exports([utf16])
     assert "UTF-16" in str(err.value) and str(err.value).startswith(f"{utf16}:1:1:")
+
+
+def test_versions_stated_differently_for_a_dead_server_are_a_disagreement(tmp_path: Path):
+    """DPM1 exported nothing; DPM2 and DPM3 both protect it but run different builds: which
+    one DPM1 ran is unknown, and the import says so, naming both exports."""
+    folder = FIXTURES / "seed-dpm1-died"
+    dpm2 = json.loads((folder / "dpm2.json").read_text(encoding="utf-8"))
+    dpm2["DpmServer"]["Version"] = "4.2.1205.0"
+    dpm2["ProtectionGroups"].append({"Name": "PG-DPM1"})
+    dpm2["Datasources"].append(
+        {
+            "Name": "DPMDB_DPM1",
+            "LogicalPath": "DPM1\\MSDPM2012\\DPMDB_DPM1",
+            "Computer": "DPM1",
+            "ObjectType": "SQL Server 2012 database",
+            "ProtectionGroupName": "PG-DPM1",
+            "ProtectionType": "ProtectFromPS",
+        }
+    )
+    changed = tmp_path / "dpm2.json"
+    changed.write_text(json.dumps(dpm2, indent=2), encoding="utf-8")
+    _, _, report = dpmsmt.import_exports([changed, folder / "dpm3.json"])
+    (d,) = [d for d in report.disagreements if "different versions" in d.message]
+    assert set(d.files) == {str(changed), str(folder / "dpm3.json")}

@@ -720,6 +720,17 @@ class _Merge:
         known = sorted(protectors.get(key, ()) & set(self.by_dpm)) or sorted(self.by_dpm)
         model = self.by_dpm[known[0]].server if known else {"Version": "0"}
         source = self.names[known[0]] if known else "nothing"
+        other = next(
+            (k for k in known if self.by_dpm[k].server["Version"] != model["Version"]), None
+        )
+        if other is not None and key in protectors:
+            self.disagree(
+                self.by_dpm[known[0]],
+                self.by_dpm[other],
+                f"{source} and {self.names[other]} both hold what {name} (which exported "
+                f"nothing) had, and state different versions ({model['Version']}, "
+                f"{self.by_dpm[other].server['Version']}); its version is taken from {source}",
+            )
         rec["version"] = model["Version"]
         self.comment((*path, "version"), f"guessed: {name} exported nothing; taken from {source}")
         os_ = _os_text(model.get("OS"))
