@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -284,8 +285,9 @@ class _Merge:
                     self.disagree(
                         e,
                         newest_export,
-                        f"the first was exported {hours:.0f} hours before the second (more "
-                        "than a day: the estate may have changed in between)",
+                        f"{os.path.basename(e.file)} was exported {hours:.0f} hours before "
+                        f"{os.path.basename(newest_export.file)} (more than a day: the estate "
+                        "may have changed in between)",
                     )
         for e in self.exports:
             missing = [m for m in e.data.get("MissingProperties") or [] if isinstance(m, str)]
