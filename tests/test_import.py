@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import dpmsmt
 from dpmsmt.cli import main
@@ -379,3 +381,52 @@ def test_versions_stated_differently_for_a_dead_server_are_a_disagreement(tmp_pa
     _, _, report = dpmsmt.import_exports([changed, folder / "dpm3.json"])
     (d,) = [d for d in report.disagreements if "different versions" in d.message]
     assert set(d.files) == {str(changed), str(folder / "dpm3.json")}
+
+
+# -- any value anywhere: an error with a place, or a topology; never a crash ---------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "DPM1", "x.y.z", "D:\\"]),
+    lambda inner: (
+        st.lists(inner, max_size=2)
+        | st.dictionaries(st.sampled_from(["Name", "a"]), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+def _paths(value, path=()):
+    """Every (path, value) of a JSON document, containers included."""
+    yield path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, (*path, i))
+
+
+_SEED = [json.loads(p.read_text(encoding="utf-8")) for p in exports("seed")]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(which=st.integers(0, 2), pick=st.integers(0, 10_000), value=_JSON)
+def test_any_value_anywhere_is_an_error_with_a_place_or_a_topology(tmp_path, which, pick, value):
+    docs = json.loads(json.dumps(_SEED))
+    places = [p for p in _paths(docs[which]) if p]
+    path = places[pick % len(places)]
+    target = docs[which]
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    files = []
+    for i, doc in enumerate(docs):
+        f = tmp_path / f"e{i}.json"
+        f.write_text(json.dumps(doc), encoding="utf-8")
+        files.append(f)
+    try:
+        dpmsmt.import_exports(files)
+    except TopologyError as e:
+        assert e.first.file in {str(f) for f in files} and e.first.line >= 1
