@@ -3,9 +3,14 @@
     topology, text, report = import_exports(["dpm1.json", "dpm2.json"], overlay="site.yaml")
 
 `text` is the topology YAML (a header naming the exports, a `# guessed` comment on every
-default no export could confirm), `topology` is that text read back by the loader (so what is
-written is exactly what `check` will read), `report` says what was merged and where the exports
+default no export could confirm), `topology` is what the loader builds from it (the same as
+`check` will read from the written file), `report` says what was merged and where the exports
 disagree. Bad input raises `TopologyError` (file, line, column, path), before anything is written.
+
+The package: `exportfile` reads and checks one export (and holds the list of properties the
+PowerShell script reads), `merge` joins the exports into a topology document, `overlay` merges
+the administrator's overlay over it, `writer` turns it into commented YAML, `schema` is the
+export's JSON Schema.
 """
 
 from __future__ import annotations
