@@ -688,6 +688,8 @@ def import_command(
     chosen_profile = _profile(profile)
     if format is ImportFormat.json and not output:
         raise Fatal("--format json writes the report to standard output; give --output FILE")
+    if output and overlay and os.path.abspath(output) == os.path.abspath(overlay):
+        raise Fatal(f"--output {output} is the overlay; the overlay is never overwritten")
     if output and output.lower().endswith(".json"):
         raise Fatal(f"--output {output}: the import writes YAML (its comments mark the guesses)")
     if output and os.path.exists(output) and not force:

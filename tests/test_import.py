@@ -430,3 +430,14 @@ def test_any_value_anywhere_is_an_error_with_a_place_or_a_topology(tmp_path, whi
         dpmsmt.import_exports(files)
     except TopologyError as e:
         assert e.first.file in {str(f) for f in files} and e.first.line >= 1
+
+
+def test_cli_never_overwrites_the_overlay(tmp_path: Path, capsys):
+    overlay = tmp_path / "site.yaml"
+    overlay.write_text("dpm_servers:\n  DPM1: {trust: trusted}\n", encoding="utf-8")
+    before = overlay.read_bytes()
+    seed = [str(p) for p in exports("seed")]
+    code, _, err = run(
+        capsys, "import", *seed, "--overlay", str(overlay), "-o", str(overlay), "--force"
+    )
+    assert code == 2 and "overlay" in err and overlay.read_bytes() == before
