@@ -297,11 +297,36 @@ class PlanFormat(StrEnum):
     text = "text"
     json = "json"
     yaml = "yaml"
+    ps1 = "ps1"
 
 
-def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool) -> str:
+def _runbook_plan(plans, plan: int, what: str, fmt: PlanFormat, *, optimal: bool) -> None:
+    """`--plan N` names the plan `--format ps1` writes: out of range is exit 2; no plan at all
+    is the answer "no" (exit 1, or 3 when the solver gave up), with nothing written."""
+    if fmt is not PlanFormat.ps1:
+        return
+    if not plans:
+        sys.stderr.write(f"dpmsmt: no {what} found: no runbook written\n")
+        raise typer.Exit(1 if optimal else 3)
+    if not 1 <= plan <= len(plans):
+        count = f"is 1 {what}" if len(plans) == 1 else f"are {len(plans)} {what}s"
+        raise Fatal(f"--plan {plan}: there {count}")
+
+
+def render_suggestion(suggestion, fmt: PlanFormat, *, color: bool, plan=1, topology=None) -> str:
     from dpmsmt.render import plans
 
+    if fmt is PlanFormat.ps1:
+        from dpmsmt.render.ps1 import render_ps1
+
+        return render_ps1(
+            suggestion.plans[plan - 1],
+            topology,
+            plans=len(suggestion.plans),
+            failed=suggestion.failed,
+            removed=suggestion.removed,
+            optimal=suggestion.optimal,
+        )
     if fmt is PlanFormat.text:
         return plans.render_text(suggestion, color=color)
     if fmt is PlanFormat.json:
@@ -345,6 +370,7 @@ def suggest_move(
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
+    plan: Annotated[int, typer.Option("--plan", help="The plan --format ps1 writes.")] = 1,
     timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
 ) -> None:
@@ -376,10 +402,13 @@ def suggest_move(
         raise Fatal(str(e.args[0])) from None
     if not suggestion.failed and not suggestion.removed:
         raise Fatal(f"{file}: no DPM server is failed or removed; name one with --fail NAME")
+    _runbook_plan(suggestion.plans, plan, "plan", format, optimal=suggestion.optimal)
     _finish_plans(
         suggestion.plans,
         "plan",
-        lambda color: render_suggestion(suggestion, format, color=color),
+        lambda color: render_suggestion(
+            suggestion, format, color=color, plan=plan, topology=topology
+        ),
         apply=apply,
         output=output,
         no_color=no_color,
@@ -417,9 +446,19 @@ def _finish_plans(plans, what: str, render, *, apply, output, no_color, optimal,
     raise typer.Exit(0 if complete else 1)
 
 
-def render_design(result, fmt: PlanFormat, *, color: bool) -> str:
+def render_design(result, fmt: PlanFormat, *, color: bool, plan=1, topology=None) -> str:
     from dpmsmt.render import design as design_render
 
+    if fmt is PlanFormat.ps1:
+        from dpmsmt.render.ps1 import render_ps1
+
+        return render_ps1(
+            result.designs[plan - 1],
+            topology,
+            command="design",
+            plans=len(result.designs),
+            optimal=result.optimal,
+        )
     if fmt is PlanFormat.text:
         return design_render.render_text(result, color=color)
     if fmt is PlanFormat.json:
@@ -455,6 +494,7 @@ def design_command(
     format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
         PlanFormat.text
     ),
+    plan: Annotated[int, typer.Option("--plan", help="The design --format ps1 writes.")] = 1,
     timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
     profile: Annotated[
         str | None, typer.Option(help="Override the file's profile (strict, 2012 … 2025).")
@@ -484,10 +524,11 @@ def design_command(
         )
     except DesignError as e:
         raise Fatal(str(e)) from None
+    _runbook_plan(result.designs, plan, "design", format, optimal=result.optimal)
     _finish_plans(
         result.designs,
         "design",
-        lambda color: render_design(result, format, color=color),
+        lambda color: render_design(result, format, color=color, plan=plan, topology=topology),
         apply=apply,
         output=output,
         no_color=no_color,
@@ -562,6 +603,106 @@ def graph(
         if format is GraphFormat.svg:
             text = _graphviz_svg(text)
     _emit(text, output)
+
+
+@app.command()
+def report(
+    file: Annotated[str, typer.Argument(help="The topology file.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Write the HTML page there (atomically).")
+    ],
+    before: Annotated[
+        str | None, typer.Option(help="The topology before the change: what moved, change rules.")
+    ] = None,
+    failures: Annotated[
+        int | None,
+        typer.Option("--failures", "-k", help="Add resilience: every set of at most K failing."),
+    ] = None,
+    fail: Annotated[
+        list[str] | None,
+        typer.Option("--fail", help="Add the recovery runbook for this DPM server (repeat)."),
+    ] = None,
+    today: Annotated[
+        str | None, typer.Option(help="The report's date: waivers expire against it.")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="Mark the findings recorded in this baseline file.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing --output file.")] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes for --failures.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
+) -> None:
+    """Write one self-contained HTML page: verdict, estate, findings, resilience, recovery."""
+    from dpmsmt.render.html import render_html
+    from dpmsmt.report import collect
+
+    if failures is not None and failures < 1:
+        raise Fatal("--failures: at least 1")
+    if jobs is not None and jobs < 1:
+        raise Fatal("--jobs: at least 1")
+    if timeout <= 0:
+        raise Fatal("--timeout: must be positive")
+    if os.path.exists(output) and not force:
+        raise Fatal(f"--output {output} exists; use --force to overwrite it")
+    date = _today(today) or _dt.date.today()
+    accepted = _read_baseline(baseline) if baseline else None
+    topology = _load(file)
+    previous = _load(before) if before else None
+    try:
+        model = collect(
+            topology,
+            today=date,
+            before=previous,
+            failures=failures,
+            fail=_split(fail),
+            baseline=accepted,
+            timeout=timeout,
+            jobs=jobs,
+            runbook_script=lambda suggestion: _report_script(suggestion, topology),
+        )
+    except KeyError as e:
+        raise Fatal(str(e.args[0])) from None
+    svg, note = _report_svg(topology, model, previous)
+    write_atomic(output, render_html(model, svg=svg, svg_note=note))
+    sys.stderr.write(f"dpmsmt: wrote the report of {file} to {output}\n")
+
+
+def _report_script(suggestion, topology) -> str:
+    """The report's recovery plan as `suggest-move --format ps1` writes it, without the byte
+    order mark (the page is text, not a file to save)."""
+    from dpmsmt.render.ps1 import render_ps1
+
+    return render_ps1(
+        suggestion.plans[0],
+        topology,
+        plans=len(suggestion.plans),
+        failed=suggestion.failed,
+        removed=suggestion.removed,
+        optimal=suggestion.optimal,
+        bom=False,
+    )
+
+
+def _report_svg(topology, model, previous) -> tuple[str | None, str | None]:
+    """The estate's picture (`graph --format svg`) for the report, or why there is none:
+    without Graphviz the page still works."""
+    import shutil
+
+    from dpmsmt.render.dot import render_dot
+    from dpmsmt.report import GRAPH_MAX_SERVERS
+
+    if not model.drawn:
+        return None, None
+    if shutil.which("dot") is None:
+        why = "Graphviz's `dot` is not installed, so the picture is left out"
+        return None, f"{why}; the table lists every DPM server."
+    try:
+        dot_text = render_dot(topology, model.check, previous, max_servers=GRAPH_MAX_SERVERS)
+        return _graphviz_svg(dot_text), None
+    except Fatal as e:
+        return None, f"The picture is left out: {e}"
 
 
 class ResilienceFormat(StrEnum):
@@ -726,14 +867,16 @@ def import_command(
 @app.command()
 def rules(
     rule_id: Annotated[str | None, typer.Argument(metavar="ID", help="One rule id.")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="text, json or markdown (docs/rules.md).")
+    ] = "text",
 ) -> None:
     """List the rule catalogue, or print one rule with its formal reading and sources."""
     from dpmsmt.render.catalogue import render_catalogue, render_rule
     from dpmsmt.rules import all_rules, get
 
-    if format not in ("text", "json"):
-        raise Fatal(f"--format: expected text or json, not {format!r}")
+    if format not in ("text", "json", "markdown"):
+        raise Fatal(f"--format: expected text, json or markdown, not {format!r}")
     if rule_id is None:
         sys.stdout.write(render_catalogue(all_rules(), fmt=format))
         return

@@ -395,7 +395,10 @@ servers:
 # -- SVG, output, options -------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not on the PATH")
+@pytest.mark.skipif(
+    not HAS_DOT,
+    reason="Graphviz is not installed (no `dot` on the PATH): install the graphviz package, as .ci/run does",
+)
 def test_svg(capsys, tmp_path):
     path = str(MODELS / "seed/dpm1-failed.yaml")
     code, out, err = run(capsys, "graph", path, "--format", "svg")

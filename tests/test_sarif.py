@@ -1,7 +1,7 @@
 """SARIF 2.1.0 output (cli.md): valid against the official schema, one result per finding.
 
-Every report is validated against the OASIS schema in `../shared/data` (skipped, with the reason,
-where that folder is absent), and then read as GitHub code scanning would: rule descriptors,
+Every report is validated against the OASIS schema vendored in `tests/data` (its source and
+license note are beside it), and then read as GitHub code scanning would: rule descriptors,
 result levels, locations, relatedLocations, suppressions and partialFingerprints. The last part
 runs `check` with several `--format`s in one run.
 """
@@ -25,7 +25,7 @@ from dpmsmt.rules import all_rules
 from dpmsmt.sources import SOURCES
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA_FILE = REPO.parent / "shared" / "data" / "sarif-schema-2.1.0.json"
+SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 TODAY = "2026-11-24"
 LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
@@ -34,11 +34,6 @@ BAD = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "models" / "bad").g
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.protocols.Validator:
-    if not SCHEMA_FILE.is_file():
-        pytest.skip(
-            f"the SARIF 2.1.0 schema is not at {SCHEMA_FILE} "
-            "(../shared/data is absent in this clone); schema validation skipped"
-        )
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)

@@ -225,11 +225,14 @@ def known_keys(model: type[BaseModel]) -> list[str]:
 
 
 def schema() -> dict:
-    """The JSON Schema of the topology file format, for editors."""
+    """The JSON Schema of the topology file format, for editors: every key described (the texts
+    live in `descriptions.py`, shared with docs/format.md); `expect` left out."""
+    from dpmsmt.io.descriptions import describe
+
     out = TopologyDoc.model_json_schema(by_alias=True)
     out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     out["title"] = "dpmsmt topology file, version 1"
-    return out
+    return describe(out)
 
 
 # -- the fast validator ----------------------------------------------------------------------------
