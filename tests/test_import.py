@@ -441,3 +441,33 @@ def test_cli_never_overwrites_the_overlay(tmp_path: Path, capsys):
         capsys, "import", *seed, "--overlay", str(overlay), "-o", str(overlay), "--force"
     )
     assert code == 2 and "overlay" in err and overlay.read_bytes() == before
+
+
+def test_the_administrators_path_export_import_check_suggest_runbook(tmp_path: Path, capsys):
+    """The seed right after DPM1 died: two exports and an overlay -> a topology; check finds
+    PRIMARY-DOWN (exit 1); suggest-move writes plan 1 as a runbook the grammar parses."""
+    folder = FIXTURES / "seed-dpm1-died"
+    estate, runbook = tmp_path / "estate.yaml", tmp_path / "recover.ps1"
+    paths = [str(p) for p in exports("seed-dpm1-died")]
+    code, _, _ = run(
+        capsys, "import", *paths, "--overlay", str(folder / "overlay.yaml"), "-o", str(estate)
+    )
+    assert code == 0
+    code, out, _ = run(capsys, "check", str(estate))
+    assert code == 1 and "PRIMARY-DOWN" in out
+    args = [
+        "suggest-move",
+        str(estate),
+        "--fail",
+        "DPM1",
+        "--format",
+        "ps1",
+        "--output",
+        str(runbook),
+    ]
+    code, _, _ = run(capsys, *args)
+    assert code == 0 and "Start-DPMSwitchProtection" in runbook.read_text(encoding="utf-8")
+    ts = pytest.importorskip("tree_sitter")
+    tsp = pytest.importorskip("tree_sitter_powershell")
+    tree = ts.Parser(ts.Language(tsp.language())).parse(runbook.read_bytes())
+    assert not tree.root_node.has_error
