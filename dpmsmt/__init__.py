@@ -1,7 +1,7 @@
 """dpmsmt: a formal constraint model and solver for Microsoft DPM backup topologies.
 
 The Python API (cli.md, "Python API"): `load`, `loads`, `check`, `suggest_moves`, `apply`,
-`design`, `dump`, and the data they return; `dpmsmt.strategies` has Hypothesis strategies.
+`design`, `dump`, `import_exports`, and the data they return; `dpmsmt.strategies` has Hypothesis strategies.
 
 The names are imported on first use (PEP 562): the command line imports `dpmsmt.cli`, and
 `dpmsmt --help` or `validate` must not pay for Z3, networkx and the solvers they never run.
@@ -35,6 +35,7 @@ _HOMES = {
     "Plan": "dpmsmt.synth",
     "apply": "dpmsmt.synth",
     "suggest_moves": "dpmsmt.synth",
+    "import_exports": "dpmsmt.importer",
 }
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "check",
     "design",
     "dump",
+    "import_exports",
     "load",
     "loads",
     "suggest_moves",
@@ -99,6 +101,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
         SolverGaveUp,
         TopologyError,
     )
+    from dpmsmt.importer import import_exports
     from dpmsmt.io.dump import dump
     from dpmsmt.io.loader import load, loads
     from dpmsmt.model import Topology

@@ -963,11 +963,82 @@ def validate(file: Annotated[str, typer.Argument(help="The topology file.")]) ->
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    export: Annotated[
+        bool, typer.Option("--export", help="The schema of an Export-DpmTopology.ps1 export.")
+    ] = False,
+) -> None:
     """Print the JSON Schema of the topology file format (for editors)."""
-    from dpmsmt.io.schema import schema as make_schema
+    if export:
+        from dpmsmt.importer.schema import export_schema as make_schema
+    else:
+        from dpmsmt.io.schema import schema as make_schema
 
     sys.stdout.write(json.dumps(make_schema(), indent=2, sort_keys=True) + "\n")
+
+
+class ImportFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command("import")
+def import_command(
+    exports: Annotated[
+        list[str], typer.Argument(metavar="EXPORT...", help="Export-DpmTopology.ps1 files.")
+    ],
+    overlay: Annotated[
+        str | None, typer.Option(help="A partial topology whose values win over the exports.")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write the topology there (atomically).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing --output file.")] = False,
+    format: Annotated[
+        ImportFormat, typer.Option("--format", "-f", help="Report format (json needs --output).")
+    ] = ImportFormat.text,
+    profile: Annotated[
+        str | None, typer.Option(help="The profile to write (default: from the DPM versions).")
+    ] = None,
+) -> None:
+    """Merge the exports of Export-DpmTopology.ps1 (one per DPM server) into a topology file."""
+    from dpmsmt.importer import import_exports
+
+    chosen_profile = _profile(profile)
+    if format is ImportFormat.json and not output:
+        raise Fatal("--format json writes the report to standard output; give --output FILE")
+    if output and overlay and os.path.abspath(output) == os.path.abspath(overlay):
+        raise Fatal(f"--output {output} is the overlay; the overlay is never overwritten")
+    if output and output.lower().endswith(".json"):
+        raise Fatal(f"--output {output}: the import writes YAML (its comments mark the guesses)")
+    sink = _outputs([*exports, overlay], force, output=output)
+    topology, text, report = import_exports(
+        exports, overlay, profile=chosen_profile, file=output or "<stdout>", read_back=True
+    )
+    for line in report.warnings:
+        sys.stderr.write(f"dpmsmt: warning: {line}\n")
+    for d in report.disagreements:
+        sys.stderr.write(f"dpmsmt: warning: {d}\n")
+    _emit(text, output, sink)
+    n = sum(len(s.datasources) for s in topology.servers.values())
+    summary = {
+        "schema": "dpmsmt/1",
+        "command": "import",
+        "output": output,
+        "dpm_servers": len(topology.dpm_servers),
+        "servers": len(topology.servers),
+        "datasources": n,
+        **report.to_json(),
+    }
+    if format is ImportFormat.json:
+        sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stderr.write(
+            f"dpmsmt: imported {len(report.exports)} export(s): {len(topology.dpm_servers)} DPM "
+            f"servers, {len(topology.servers)} protected servers, {n} data sources, "
+            f"{len(report.guessed)} guessed value(s), {len(report.disagreements)} "
+            f"disagreement(s){f' -> {output}' if output else ''}\n"
+        )
 
 
 @app.command()

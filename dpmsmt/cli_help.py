@@ -31,7 +31,7 @@ CRITERIA = (
 EXIT_CODES = (
     "Exit codes: 0 done (check: nothing at or above --fail-on); 1 the answer is no (violations, "
     "no complete plan or design); 2 bad input or option (one line on stderr); 3 the solver gave "
-    "up (--timeout)."
+    "up (--timeout); 4 an internal error (a bug: --debug shows the traceback)."
 )
 
 EXAMPLES = {
@@ -43,6 +43,7 @@ EXAMPLES = {
     "report": "dpmsmt report estate.yaml --failures 1 --fail DPM1 -o estate.html",
     "resilience": "dpmsmt resilience estate.yaml --failures 2 --format json",
     "validate": "dpmsmt validate estate.yaml",
+    "import": "dpmsmt import dpm1.json dpm2.json --overlay overlay.yaml -o estate.yaml",
     "schema": "dpmsmt schema > dpmsmt.schema.json",
     "rules": "dpmsmt rules VERSION-MATCH",
 }

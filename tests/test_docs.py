@@ -164,7 +164,16 @@ def test_cli_md_lists_every_exit_code_and_command(capsys):
         assert re.search(rf"^\| {code} \| ", text, re.M), f"exit code {code}"
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for command in ("check", "suggest-move", "resilience", "design", "graph", "rules", "report"):
+    for command in (
+        "check",
+        "suggest-move",
+        "resilience",
+        "design",
+        "graph",
+        "rules",
+        "report",
+        "import",
+    ):
         assert f"`dpmsmt {command}" in text and command in out
     for command in ("validate", "schema"):
         assert f"`dpmsmt {command}" in text
