@@ -65,15 +65,15 @@ class DpmKeepsNameAndDomain(DpmChange):
         a = change.after.dpm(pair.after)
         return {
             "dpm": pair.after,
-            "before": pair.before,
+            "from": pair.before,
             "identity": a.identity,
             "domain_before": b.domain,
             "domain_after": a.domain,
         }
 
     def message(self, e):
-        if canon(e["before"]) != canon(e["dpm"]):
-            return f"{e['dpm']} is {e['before']} renamed (identity {e['identity']}); renaming a DPM server is not supported: keep the name, or protect its computers anew from a new DPM server"
+        if canon(e["from"]) != canon(e["dpm"]):
+            return f"{e['dpm']} is {e['from']} renamed (identity {e['identity']}); renaming a DPM server is not supported: keep the name, or protect its computers anew from a new DPM server"
         return f"{e['dpm']} moved from domain {e['domain_before']} to {e['domain_after']}; moving a DPM server to another domain is not supported"
 
     def where(self, change, pair):
