@@ -44,14 +44,14 @@ class DpmKeepsNameAndDomain(DpmChange):
                 out.append(SameServer(n, by_identity[canon(d.identity)]))
             elif canon(n) in by_name and None in (d.identity, after[by_name[canon(n)]].identity):
                 out.append(SameServer(n, by_name[canon(n)]))
-        return sorted(out, key=lambda p: (canon(p.after), canon(p.before)))
+        return sorted(out, key=lambda p: (canon(p[1]), canon(p[0])))
 
     def reads(self, change, pair):
-        b = change.before.dpm(pair.before)
-        a = change.after.dpm(pair.after)
+        b = change.before.dpm(pair[0])
+        a = change.after.dpm(pair[1])
         domains = change.after  # one interning table for both snapshots' domains
         return {
-            "same_name": canon(pair.before) == canon(pair.after),
+            "same_name": canon(pair[0]) == canon(pair[1]),
             "b_domain": domains.string_id(canon(b.domain) if b.domain else None),
             "a_domain": domains.string_id(canon(a.domain) if a.domain else None),
         }
@@ -61,11 +61,11 @@ class DpmKeepsNameAndDomain(DpmChange):
         return z3.And(f.same_name, same_domain)
 
     def entities(self, change, pair):
-        b = change.before.dpm(pair.before)
-        a = change.after.dpm(pair.after)
+        b = change.before.dpm(pair[0])
+        a = change.after.dpm(pair[1])
         return {
-            "dpm": pair.after,
-            "from": pair.before,
+            "dpm": pair[1],
+            "from": pair[0],
             "identity": a.identity,
             "domain_before": b.domain,
             "domain_after": a.domain,
@@ -77,5 +77,5 @@ class DpmKeepsNameAndDomain(DpmChange):
         return f"{e['dpm']} moved from domain {e['domain_before']} to {e['domain_after']}; moving a DPM server to another domain is not supported"
 
     def where(self, change, pair):
-        renamed = canon(pair.before) != canon(pair.after)
-        return ("dpm_servers", pair.after, "identity" if renamed else "domain")
+        renamed = canon(pair[0]) != canon(pair[1])
+        return ("dpm_servers", pair[1], "identity" if renamed else "domain")
