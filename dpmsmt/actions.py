@@ -63,9 +63,12 @@ class Action:
 def move_secondary(topology: Topology, target: str, ds: DataSource, protectors=None) -> str | None:
     """The secondary a data source gets when it moves to `target` (rules.md, `move`):
     `target`'s protector where it has exactly one, up, with `replicas` in the target's scope,
-    and no rule forbids a secondary (dedup, scaled-out Hyper-V, a replica policy it breaks)."""
+    and no rule forbids a secondary (dedup, scaled-out Hyper-V, VMware, a SharePoint farm's
+    database, a replica policy it breaks)."""
     protectors = (protectors if protectors is not None else topology.protectors).get(target, ())
     if len(protectors) != 1 or ds.dedup or ds.hyperv_scale_out:
+        return None
+    if ds.type == "vmware" or ds.farm is not None:
         return None
     s = protectors[0]
     if not topology.dpm_servers[s].up or s == target:

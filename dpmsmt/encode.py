@@ -56,8 +56,11 @@ _CODES: dict[str, tuple[str, ...]] = {
         "bare-metal",
         "client",
         "other",
+        "vmware",
     ),
     "storage": ("intact", "lost"),
+    "location": ("on-premises", "azure"),
+    "account": ("local-system", "domain"),
 }
 
 
@@ -101,6 +104,7 @@ class DsFacts(NamedTuple):
     hyperv_scale_out: bool
     policy: Policy | None
     secondary_policy: Policy | None
+    farm: str | None
     agents: tuple[str, ...]
     server_switched: bool
 
@@ -117,6 +121,7 @@ class DsFacts(NamedTuple):
             ds.hyperv_scale_out,
             ds.policy,
             ds.secondary_policy,
+            ds.farm,
             agents,
             server_switched,
         )

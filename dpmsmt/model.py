@@ -102,6 +102,10 @@ class DpmServer:
     knows: tuple[str, ...] = ()
     inactive: tuple[InactiveReplica, ...] = ()
     tape_library: str | None = None
+    location: str = "on-premises"  # on-premises | azure (an Azure virtual machine)
+    services_account: str | None = None  # local-system | domain; None: not said
+    identity: str | None = None  # a stable id across renames (DPM database or AD object GUID)
+    domain: str | None = None  # its Active Directory domain; None: not said
 
     @property
     def up(self) -> bool:
@@ -137,6 +141,7 @@ class DataSource:
     protection_group: str | None = None
     policy: Policy | None = None
     secondary_policy: Policy | None = None
+    farm: str | None = None  # id of the SharePoint farm data source this SQL database belongs to
     index: int = field(default=0, compare=False)  # position in the server's list (for locations)
 
     @property
@@ -154,6 +159,7 @@ class ProtectedServer:
     agents: tuple[str, ...] = ()
     cluster: bool = False
     datasources: tuple[DataSource, ...] = ()
+    location: str = "on-premises"  # on-premises | azure
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dpmsmt.builds import BUILD_SOURCES
+
 SOURCES: dict[str, dict[str, str]] = {
     "seed": {
         "title": "Set up secondary servers, System Center 2012 DPM (the seed)",
@@ -91,4 +93,23 @@ SOURCES: dict[str, dict[str, str]] = {
         "title": "DPM protection matrix, cluster-support note",
         "url": "https://learn.microsoft.com/en-us/system-center/dpm/dpm-protection-matrix",
     },
+    "S35": {
+        "title": "Use DPM to back up and restore VMware virtual machines (2019-2025; older text: 2012 R2 UR11, 1801, 1807)",
+        "url": "https://learn.microsoft.com/en-us/system-center/dpm/back-up-vmware",
+    },
+    "S36": {
+        "title": "Upgrade DPM 2012 R2 to DPM 2016 with VMware VM protection (KB 4039285: DPM 2016 does not support VMware VM backup)",
+        "url": "https://learn.microsoft.com/en-us/troubleshoot/system-center/dpm/upgrade-dpm-vmware-vm-protection",
+    },
+    "S37": {
+        "title": "Troubleshoot SharePoint protection and recovery, secondary DPM server (System Center 2012 DPM)",
+        "url": "https://github.com/MicrosoftDocs/SystemCenterDocs (Troubleshoot-SharePoint-Protection-and-Recovery.md, SC 2012 DPM)",
+    },
+    "S38": {
+        "title": "DPM 2010 consistency check fails with error 0x80070005 (KB 2506326)",
+        "url": "https://learn.microsoft.com/en-us/troubleshoot/system-center/dpm/consistency-check-error-0x80070005",
+    },
 }
+
+# The build lists behind dpmsmt's table of builds (BUILD-KNOWN; names in findings and plans).
+SOURCES.update(BUILD_SOURCES)

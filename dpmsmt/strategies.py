@@ -49,14 +49,16 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "dpmsmt.strategies needs Hypothesis: pip install 'dpmsmt[test]' (or hypothesis)"
     ) from e
 
+from dpmsmt._strategies_fidelity import add_fidelity_keys
 from dpmsmt.io.dump import document
 from dpmsmt.io.loader import loads
 from dpmsmt.model import PROFILES, Topology, canon
 
 __all__ = ["changes", "document_to_topology", "failures", "topologies"]
 
-# Builds as DPM writes them: DPM 2019 RTM, DPM 2019 UR2, DPM 2022 RTM, SC 2012 R2 UR14.
-FULL_VERSIONS = ("10.19.58.0", "10.19.202.0", "5.1.363.0", "4.2.1092.0")
+# Builds as DPM writes them: DPM 2019 RTM, DPM 2019 UR1, DPM 1801, and the spec's example
+# 4.2.1092.0, which is in no build list (BUILD-KNOWN reports it).
+FULL_VERSIONS = ("10.19.58.0", "10.19.260.0", "5.1.363.0", "4.2.1092.0")
 OS_NAMES = (
     "Windows Server 2019 10.0.17763",
     "Windows Server 2022 10.0.20348",
@@ -104,12 +106,17 @@ SCOPES: tuple[list[str] | None, ...] = (
 # Rule ids of rules.md (the catalogue is the contract, whatever the registry holds right now).
 RULE_IDS = (
     "AGENT-OWNER",
+    "AZURE-BOUNDARY",
+    "AZURE-BOUNDARY-SECONDARY",
+    "BUILD-KNOWN",
     "BUILD-MATCH",
     "CAPACITY-DATASOURCES",
     "CAPACITY-SERVERS",
     "CYCLE-TWO-ONLY",
     "DB-BACKUP-WITH-SECONDARY",
     "DEDUP-NO-SECONDARY",
+    "DPM-KEEPS-NAME-AND-DOMAIN",
+    "FARM-DATABASE-NO-SECONDARY",
     "HISTORY-LEFT-BEHIND",
     "MABS-NO-SECONDARY",
     "MOVED-UNDER-SECONDARY",
@@ -132,6 +139,7 @@ RULE_IDS = (
     "SECONDARY-NOT-SELF",
     "SECONDARY-ONCE",
     "SELF-PROTECTION-BREAKS-CHAIN",
+    "SERVICES-LOCAL-SYSTEM",
     "SQL-HIGH-FREQUENCY",
     "SQL-VSS-WRITER",
     "SWITCH-ONLY-TO-SECONDARY",
@@ -141,6 +149,8 @@ RULE_IDS = (
     "UNPROTECTED",
     "UNTRUSTED-NEEDS-CERTIFICATE",
     "VERSION-MATCH",
+    "VMWARE-NO-SECONDARY",
+    "VMWARE-NO-TAPE",
     "WAIVER-EXPIRED",
     "WAIVER-UNUSED",
 )
@@ -678,6 +688,7 @@ def _inject_agent_owner(doc: dict, draw) -> tuple[str, str] | None:
         return None
     dpm = draw(st.sampled_from(up))
     name = _new_server(doc, None, [{"name": "D:\\", "primary": dpm}])
+    _same_side(doc, name, dpm)
     return "AGENT-OWNER", name
 
 
@@ -695,7 +706,31 @@ def _inject_primary_down(doc: dict, draw) -> tuple[str, str] | None:
         return None
     dpm = draw(st.sampled_from(dead))
     name = _new_server(doc, dpm, [{"name": "D:\\", "type": "volume"}])
+    _same_side(doc, name, dpm)
     return "PRIMARY-DOWN", name
+
+
+def _same_side(doc: dict, server: str, dpm: str) -> None:
+    """A new server runs where its DPM server runs (so that AZURE-BOUNDARY holds)."""
+    location = doc["dpm_servers"][dpm].get("location")
+    if location is not None:
+        doc["servers"][server]["location"] = location
+
+
+def _inject_vmware(doc: dict, draw) -> tuple[str, str] | None:
+    """A data source with a secondary becomes a VMware virtual machine."""
+    found = [
+        (s, ds)
+        for s, sd in sorted((doc.get("servers") or {}).items())
+        for ds in sd.get("datasources", [])
+        if ds.get("secondary") is not None and ds.get("type") != "sharepoint"
+    ]
+    if not found:
+        return None
+    s, ds = draw(st.sampled_from(found))
+    ds["type"] = "vmware"
+    ds.pop("farm", None)
+    return "VMWARE-NO-SECONDARY", f"{s}/{ds['name']}"
 
 
 def _inject_dedup(doc: dict, draw) -> tuple[str, str] | None:
@@ -745,6 +780,7 @@ _INJECTIONS = (
     _inject_dedup,
     _inject_once,
     _inject_version,
+    _inject_vmware,
 )
 # These add an error of their rule and of no other rule (for waived errors in valid estates).
 _CLEAN_INJECTIONS = (_inject_agent_owner, _inject_primary_down, _inject_dedup)
@@ -778,6 +814,7 @@ def _documents(draw, min_dpm: int, max_dpm: int, valid: bool | None, profile: st
     wildness = 0 if valid_here else draw(st.sampled_from([1, 3, 10]))
     builder = _Builder(draw, safe=valid_here, profile=prof, wildness=wildness)
     doc = builder.build(max(min_dpm, 1) if inject else min_dpm, max_dpm)
+    add_fidelity_keys(doc, draw, safe=valid_here, profile=prof)
     if inject:
         rule, _ = _inject(doc, draw, _INJECTIONS)  # _inject_self always applies
         # no live waiver may cover the injected error
@@ -866,7 +903,7 @@ def _primary_of(sd: dict, ds: dict):
 
 
 @st.composite
-def _changes(draw, topology: Topology):
+def _changes(draw, topology: Topology, renames: bool = False):
     doc = document(topology, flow=False)
     dpms: dict[str, dict] = doc["dpm_servers"]
     servers: dict[str, dict] = doc.get("servers", {})
@@ -885,7 +922,7 @@ def _changes(draw, topology: Topology):
     if switchable:
         kinds.append("switch")
     if dpms:
-        kinds += ["rebuild", "comeback", "fail"]
+        kinds += ["rebuild", "comeback", "fail", "domain"] + (["rename"] if renames else [])
     if not kinds:
         return topology, topology
     kind = draw(st.sampled_from(kinds))
@@ -932,6 +969,16 @@ def _changes(draw, topology: Topology):
         before["dpm_servers"][d]["status"] = "removed"
         before["dpm_servers"][d].pop("failure", None)
         _up(after["dpm_servers"][d])
+    elif kind == "rename":  # d keeps its identity under a new name (DPM-KEEPS-NAME-AND-DOMAIN)
+        d = draw(st.sampled_from(list(dpms)))
+        identity = dpms[d].get("identity") or f"guid-{d}"
+        for side in (before, after):
+            side["dpm_servers"][d]["identity"] = identity
+        _rename(after, d, _fresh_name(after, f"{d}-NEW"))
+    elif kind == "domain":  # d moves to another domain
+        d = draw(st.sampled_from(list(dpms)))
+        before["dpm_servers"][d]["domain"] = "corp.example"
+        after["dpm_servers"][d]["domain"] = draw(st.sampled_from(["corp.example", "new.example"]))
     else:  # a server fails
         d = draw(st.sampled_from(list(dpms)))
         _up(before["dpm_servers"][d])
@@ -939,11 +986,56 @@ def _changes(draw, topology: Topology):
     return document_to_topology(before), document_to_topology(after)
 
 
-def changes(topology: Topology) -> st.SearchStrategy[tuple[Topology, Topology]]:
+def _fresh_name(doc: dict, name: str) -> str:
+    taken = {canon(n) for n in [*doc["dpm_servers"], *(doc.get("servers") or {})]}
+    while canon(name) in taken:
+        name += "X"
+    return name
+
+
+_DPM_REFS = (
+    "protects",
+    "knows",
+    "agent",
+    "primary",
+    "secondary",
+    "switched_from",
+    "from",
+    "target",
+)
+
+
+def _rename(doc: dict, old: str, new: str) -> None:
+    """Rename DPM server `old` to `new` in a document, references included."""
+    doc["dpm_servers"] = {(new if n == old else n): d for n, d in doc["dpm_servers"].items()}
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _DPM_REFS and isinstance(value, str) and canon(value) == canon(old):
+                    node[key] = new
+                elif key in _DPM_REFS and isinstance(value, list):
+                    node[key] = [
+                        new if isinstance(v, str) and canon(v) == canon(old) else v for v in value
+                    ]
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in doc.items() if k != "expect"})
+
+
+def changes(
+    topology: Topology, *, renames: bool = False
+) -> st.SearchStrategy[tuple[Topology, Topology]]:
     """(before, after) pairs of a change to `topology`.
 
     A protected server moved to another DPM server; switched to its primary's secondary after the
     primary failed; a failed DPM server rebuilt with the same or another version; a removed one
-    coming back; a DPM server failing. (A topology with no DPM server gives `(t, t)`.)
+    coming back; a DPM server failing; a DPM server moved to another domain. With `renames`, also
+    a DPM server renamed under the same `identity` (names then differ between the snapshots).
+    (A topology with no DPM server gives `(t, t)`.)
     """
-    return _changes(topology)
+    return _changes(topology, renames)

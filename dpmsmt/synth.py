@@ -861,8 +861,8 @@ class _Problem:
 
     def _target_key(self, n: str, mentioned: tuple[str, ...]) -> tuple:
         """What rules can tell apart about a move target n: rules compare names only for
-        equality, so n is known by its status, kind and replica scope, its protectors (and
-        theirs), which of the group's names it equals or is known to (`knows`, Q6)."""
+        equality, so n is known by its status, kind, location and replica scope, its protectors
+        (and theirs), which of the group's names it equals or is known to (`knows`, Q6)."""
         dpms = self.state.dpm_servers
         d = dpms[n]
 
@@ -873,6 +873,7 @@ class _Problem:
         return (
             d.status,
             d.kind,
+            d.location,  # AZURE-BOUNDARY
             "replicas" in d.secondary_scope,
             rel(n),
             tuple(canon(n) in self._knows(m) for m in mentioned),

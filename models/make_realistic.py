@@ -316,13 +316,13 @@ DPM_SERVERS = f"""\
 dpm_servers:
   # site A: DPM-A3 is the secondary of DPM-A1 and DPM-A2
   DPM-A1:
-    version: "10.19.202.0"
+    version: "10.19.260.0"
     os: "{OS_2019}"
   DPM-A2:
-    version: "10.19.202.0"
+    version: "10.19.260.0"
     os: "{OS_2019}"
   DPM-A3:
-    version: "10.19.202.0"
+    version: "10.19.260.0"
     os: "{OS_2019}"
     protects: [DPM-A1, DPM-A2]
     database: {{backup: azure}}      # DPM-A3 has no secondary, so Azure is allowed

@@ -40,6 +40,18 @@ Judgement calls where the spec leaves room (keep in sync with the real checker's
   after file carries it). rules.md lists WAIVER-UNUSED among the static rules without saying;
   this follows the checker, which judges a waiver only when its rule was evaluated.
 
+Issue 14's rules (the format's optional keys `location`, `services_account`, `identity`, `domain`,
+`farm` and the data source type `vmware`):
+
+- BUILD-KNOWN reads dpmsmt/data/builds.csv as plain data (the table is data, not logic): a
+  version is known when some row of the server's `kind` agrees with it on the fields both give,
+  all fields of the version being ASCII digits and at most four of them.
+- AZURE-BOUNDARY: one finding per protected server with a data source whose primary runs on the
+  other side; `dpm` lists those primaries, sorted by name.
+- VMWARE-NO-TAPE reads the primary's `policy` only (tape short-term, or `tape` in long-term).
+- DPM-KEEPS-NAME-AND-DOMAIN pairs a before server with the after server of the same identity,
+  or else of the same name where at most one of the two gives an identity.
+
 Change rules (`reference_check_change`, rules.md "Change rules", entities as docs/findings.md):
 
 - DPM servers are matched by name and data sources by id, case-insensitively; a DPM server or
@@ -54,9 +66,11 @@ Change rules (`reference_check_change`, rules.md "Change rules", entities as doc
 
 from __future__ import annotations
 
+import csv
 import datetime
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import NamedTuple
 
 import networkx as nx
@@ -142,6 +156,24 @@ def all_pairs_equal(versions: dict[str, str], eq) -> bool:
     return all(eq(v, w) for v in versions.values() for w in versions.values())
 
 
+def _builds() -> list[tuple[str, tuple[int, ...]]]:
+    """(kind, fields) of every row of dpmsmt's table of builds, read as plain CSV data."""
+    path = Path(__file__).resolve().parent.parent / "dpmsmt" / "data" / "builds.csv"
+    rows = csv.DictReader(path.read_text(encoding="utf-8").splitlines())
+    return [(r["kind"], tuple(int(p) for p in r["build"].split("."))) for r in rows]
+
+
+BUILDS = _builds()
+
+
+def known_build(version: str, kind: str) -> bool:
+    parts = version.strip().split(".")
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        return False
+    given = tuple(int(p) for p in parts)
+    return any(k == kind and same_fields(given, b) for k, b in BUILDS)
+
+
 # -- the static rules ---------------------------------------------------------------------------
 
 
@@ -153,6 +185,10 @@ def severity_of(rule: str, profile: str) -> str | None:
         return "error" if profile in ("strict", "2012") else "warning"
     if rule == "SQL-HIGH-FREQUENCY":
         return "warning" if profile == "2016" else None
+    if rule in ("SERVICES-LOCAL-SYSTEM", "FARM-DATABASE-NO-SECONDARY"):
+        return "warning" if profile in NEWER else "error"
+    if rule == "VMWARE-NO-TAPE":
+        return None if profile in NEWEST else "error"
     if rule == "BUILD-MATCH":
         raise AssertionError("BUILD-MATCH's severity depends on the instance")
     if rule == "REPLICA-POLICY":
@@ -169,6 +205,7 @@ CHANGE_RULES = frozenset(
         "REBUILD-NEEDS-BACKUP",
         "REMOVED-IS-GONE",
         "HISTORY-LEFT-BEHIND",
+        "DPM-KEEPS-NAME-AND-DOMAIN",
     )
 )
 
@@ -200,6 +237,10 @@ STATIC_SEVERITY = {
     "SECONDARY-DOWN": "warning",
     "SECONDARY-COVERAGE": "warning",
     "UNPROTECTED": "info",
+    "BUILD-KNOWN": "info",
+    "AZURE-BOUNDARY": "error",
+    "AZURE-BOUNDARY-SECONDARY": "error",
+    "VMWARE-NO-SECONDARY": "error",
 }
 
 
@@ -377,6 +418,35 @@ def static_findings(t: Topology, profile: str) -> list[tuple[str, str, dict]]:
             )
 
     for d in e.dpms:
+        if not known_build(dpm[d].version, dpm[d].kind):
+            add("BUILD-KNOWN", {"dpm": d, "kind": dpm[d].kind, "version": dpm[d].version})
+
+    for x, y in sorted(e.P):
+        if dpm[x].location != dpm[y].location:
+            add(
+                "AZURE-BOUNDARY-SECONDARY",
+                {
+                    "secondary": x,
+                    "primary": y,
+                    "secondary_location": dpm[x].location,
+                    "primary_location": dpm[y].location,
+                },
+            )
+
+    for d in e.dpms:
+        if e.has_secondary(d) and dpm[d].services_account == "domain":
+            add("SERVICES-LOCAL-SYSTEM", {"dpm": d, "secondary": e.protectors_of[d]})
+
+    for s, server in t.servers.items():
+        across = by_name(
+            ds.primary
+            for ds in server.datasources
+            if ds.primary is not None and dpm[ds.primary].location != server.location
+        )
+        if across:
+            add("AZURE-BOUNDARY", {"server": s, "location": server.location, "dpm": across})
+
+    for d in e.dpms:
         count = sum(1 for s in t.servers if d in e.agents(s))
         if count > 100:
             add("CAPACITY-SERVERS", {"dpm": d, "count": count})
@@ -451,6 +521,29 @@ def static_findings(t: Topology, profile: str) -> list[tuple[str, str, dict]]:
 
             if ds.hyperv_scale_out and ds.secondary is not None:
                 add("SCALE-OUT-NO-SECONDARY", {"datasource": did, "secondary": ds.secondary})
+
+            if ds.type == "vmware" and ds.secondary is not None:
+                add("VMWARE-NO-SECONDARY", {"datasource": did, "secondary": ds.secondary})
+
+            if (
+                ds.type == "vmware"
+                and ds.policy is not None
+                and (ds.policy.short_term == "tape" or "tape" in ds.policy.long_term)
+            ):
+                add(
+                    "VMWARE-NO-TAPE",
+                    {
+                        "datasource": did,
+                        "short_term": ds.policy.short_term,
+                        "long_term": ds.policy.long_term,
+                    },
+                )
+
+            if ds.farm is not None and ds.secondary is not None:
+                add(
+                    "FARM-DATABASE-NO-SECONDARY",
+                    {"datasource": did, "secondary": ds.secondary, "farm": ds.farm},
+                )
 
             if ds.secondary is not None and sp is not None:
                 if sp.exclude_extensions:
@@ -527,6 +620,8 @@ def static_findings(t: Topology, profile: str) -> list[tuple[str, str, dict]]:
                 and ds.secondary is None
                 and not ds.dedup
                 and not ds.hyperv_scale_out
+                and ds.type != "vmware"
+                and ds.farm is None
                 and not switched
             ):
                 add(
@@ -649,6 +744,7 @@ CHANGE_SEVERITY = {
     "REBUILD-NEEDS-BACKUP": "error",
     "REMOVED-IS-GONE": "error",
     "HISTORY-LEFT-BEHIND": "info",
+    "DPM-KEEPS-NAME-AND-DOMAIN": "error",
 }
 
 
@@ -770,6 +866,39 @@ def change_findings(before: Topology, after: Topology) -> list[tuple[str, str, d
 
         if db.status == "removed" and da.status == "up":
             add("REMOVED-IS-GONE", {"dpm": name_a})
+
+    # ---- DPM-KEEPS-NAME-AND-DOMAIN: the same server by identity, or by name ----
+    for name_b, db in before.dpm_servers.items():
+        by_identity = [
+            n
+            for n, d in after.dpm_servers.items()
+            if db.identity is not None
+            and d.identity is not None
+            and fold(d.identity) == fold(db.identity)
+        ]
+        same_name = _find(after, name_b)
+        if by_identity:
+            name_a = by_identity[0]
+        elif same_name is not None and None in (db.identity, after.dpm_servers[same_name].identity):
+            name_a = same_name
+        else:
+            continue
+        da = after.dpm_servers[name_a]
+        renamed = fold(name_a) != fold(name_b)
+        moved = (
+            db.domain is not None and da.domain is not None and fold(db.domain) != fold(da.domain)
+        )
+        if renamed or moved:
+            add(
+                "DPM-KEEPS-NAME-AND-DOMAIN",
+                {
+                    "dpm": name_a,
+                    "from": name_b,
+                    "identity": da.identity,
+                    "domain_before": db.domain,
+                    "domain_after": da.domain,
+                },
+            )
 
     return out
 

@@ -118,7 +118,7 @@ def test_reference_rebuild_and_removed():
 
     up_other = with_dpm1(seed, status="up", failure=None, version="4.2.1092.1")
     assert [(f.rule, f.entities) for f in ref(seed, up_other)] == [
-        ("REBUILD-SAME-VERSION", {"dpm": "DPM1", "before": "4.2.1092.0", "after": "4.2.1092.1"})
+        ("REBUILD-SAME-VERSION", {"dpm": "DPM1", "before": "4.2.1205.0", "after": "4.2.1092.1"})
     ]
     # DPM1's database was lost and its only backup is on DPM3: once DPM3 is down too, no
     # copy survives
@@ -136,7 +136,7 @@ def test_reference_rebuild_and_removed():
 def test_reference_knows_is_over_both_snapshots():
     """Server1 moves from DPM1 to DPM4; DPM3 (DPM1's secondary) registers DPM4 only after."""
     text = (ROOT / "models" / "seed" / "before.yaml").read_text()
-    text = text.replace("dpm_servers:\n", "dpm_servers:\n  DPM4: {version: '4.2.1092.0'}\n", 1)
+    text = text.replace("dpm_servers:\n", "dpm_servers:\n  DPM4: {version: '4.2.1205.0'}\n", 1)
     before = dpmsmt.loads(text)
     moved = text.replace("agent: DPM1", "agent: DPM4").replace(
         "primary: DPM1, secondary: DPM3", "primary: DPM4"
@@ -308,6 +308,10 @@ def wild_changes(draw, topology: Topology) -> tuple[Topology, Topology]:
                     for w in side.get("waivers", []):
                         if (w.get("target") or "").casefold() == old:
                             w["target"] = f"{server}/{ds['name']}"
+                    for other in side.get("servers", {}).values():  # a farm's databases
+                        for x in other.get("datasources", []):
+                            if (x.get("farm") or "").casefold() == old:
+                                x["farm"] = f"{server}/{ds['name']}"
                 kept.append(ds)
             if kept:
                 s["datasources"] = kept

@@ -101,10 +101,10 @@ def test_output_does_not_depend_on_hash_seed(at_repo_root):
 
 def test_fingerprint_survives_renamed_files_moved_lines_and_case():
     """A fingerprint hashes the rule id and the entities (names case-folded), nothing else."""
-    one = 'dpmsmt: 1\ndpm_servers:\n  DPM1: {version: "1.0"}\n  DPM2: {version: "2.0", protects: [DPM1]}\n'
+    one = 'dpmsmt: 1\ndpm_servers:\n  DPM1: {version: "10.19"}\n  DPM2: {version: "10.22", protects: [DPM1]}\n'
     two = (
         "# the same estate, moved down,\n# another spelling\ndpmsmt: 1\ndpm_servers:\n"
-        '  dpm2: {version: "2.0", protects: [dpm1]}\n  dpm1: {version: "1.0"}\n'
+        '  dpm2: {version: "10.22", protects: [dpm1]}\n  dpm1: {version: "10.19"}\n'
     )
     (a,) = dpmsmt.check(dpmsmt.loads(one, file="a.yaml")).findings
     (b,) = dpmsmt.check(dpmsmt.loads(two, file="b/c.yaml")).findings

@@ -57,6 +57,14 @@ STATIC_RULES = (
     "UNPROTECTED",
     "WAIVER-UNUSED",
     "WAIVER-EXPIRED",
+    # issue 14
+    "BUILD-KNOWN",
+    "AZURE-BOUNDARY",
+    "AZURE-BOUNDARY-SECONDARY",
+    "SERVICES-LOCAL-SYSTEM",
+    "VMWARE-NO-SECONDARY",
+    "VMWARE-NO-TAPE",
+    "FARM-DATABASE-NO-SECONDARY",
 )
 
 # The change rules (only with `before`), so that expect blocks name known ids only.
@@ -68,6 +76,7 @@ CHANGE_RULES = frozenset(
         "REBUILD-NEEDS-BACKUP",
         "REMOVED-IS-GONE",
         "HISTORY-LEFT-BEHIND",
+        "DPM-KEEPS-NAME-AND-DOMAIN",
     }
 )
 

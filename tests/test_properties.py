@@ -127,6 +127,8 @@ def rename_document(doc: dict, rename) -> dict:
                 for k in ("primary", "secondary", "switched_from"):
                     if ds.get(k) is not None:
                         ds[k] = rename(ds[k])
+                if ds.get("farm") is not None:  # a data source id: SERVER/NAME
+                    ds["farm"] = ds_id(ds["farm"])
                 datasources.append(ds)
             if "datasources" in s:
                 s["datasources"] = datasources

@@ -91,12 +91,12 @@ def test_version_match_uses_the_fields_both_give():
         [
             dpm("DPM1", "10.19"),
             dpm("DPM2", "10.19.58.0", protects=("DPM1",)),
-            dpm("DPM3", "10.19.202.0", protects=("DPM2",)),
+            dpm("DPM3", "10.19.260.0", protects=("DPM2",)),
         ]
     )
     entities = {
         "component": ["DPM1", "DPM2", "DPM3"],
-        "versions": {"10.19": ["DPM1"], "10.19.58.0": ["DPM2"], "10.19.202.0": ["DPM3"]},
+        "versions": {"10.19": ["DPM1"], "10.19.58.0": ["DPM2"], "10.19.260.0": ["DPM3"]},
     }
     for profile in ("strict", "2012", "2016"):
         assert check(three, profile=profile) == [

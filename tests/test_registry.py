@@ -76,6 +76,14 @@ STATIC = {
     "UNPROTECTED": (INFO, set(), None),  # a tool rule
     "WAIVER-UNUSED": (WARNING, set(), None),  # a tool rule
     "WAIVER-EXPIRED": (WARNING, set(), None),  # a tool rule
+    # issue 14: facts the format could not say before
+    "BUILD-KNOWN": (INFO, {"B1"}, None),
+    "AZURE-BOUNDARY": (ERROR, {"S8", "S9"}, None),
+    "AZURE-BOUNDARY-SECONDARY": (ERROR, {"S8"}, None),
+    "SERVICES-LOCAL-SYSTEM": (sev("error", **FROM_2016), {"S38"}, None),
+    "VMWARE-NO-SECONDARY": (ERROR, {"S35"}, None),
+    "VMWARE-NO-TAPE": (sev("error", p2019=None, p2022=None, p2025=None), {"S35", "S36"}, None),
+    "FARM-DATABASE-NO-SECONDARY": (sev("error", **FROM_2016), {"S37"}, None),
 }
 
 CHANGE = {
@@ -86,6 +94,7 @@ CHANGE = {
     "REBUILD-NEEDS-BACKUP": (ERROR, {"S4", "S5", "S7"}, None),
     "REMOVED-IS-GONE": (ERROR, {"S8"}, None),
     "HISTORY-LEFT-BEHIND": (INFO, {"S4", "S8"}, None),
+    "DPM-KEEPS-NAME-AND-DOMAIN": (ERROR, {"S8"}, None),
 }
 
 CATALOGUE = {**STATIC, **CHANGE}

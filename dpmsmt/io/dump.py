@@ -131,6 +131,11 @@ def _dpm(d: DpmServer) -> dict[str, Any]:
         ]
     if d.tape_library is not None:
         out["tape_library"] = d.tape_library
+    if d.location != "on-premises":
+        out["location"] = d.location
+    for key in ("services_account", "identity", "domain"):
+        if getattr(d, key) is not None:
+            out[key] = getattr(d, key)
     return out
 
 
@@ -142,6 +147,8 @@ def _server(s: ProtectedServer) -> dict[str, Any]:
         out["agent"] = Flow(list(s.agents))
     if s.cluster:
         out["cluster"] = True
+    if s.location != "on-premises":
+        out["location"] = s.location
     if s.datasources:
         out["datasources"] = [_datasource(ds) for ds in s.datasources]
     return out
@@ -165,6 +172,8 @@ def _datasource(ds: DataSource) -> Flow | dict[str, Any]:
         out["policy"] = Flow(_changed(ds.policy, Policy()))
     if ds.secondary_policy is not None:
         out["secondary_policy"] = Flow(_changed(ds.secondary_policy, Policy()))
+    if ds.farm is not None:
+        out["farm"] = ds.farm
     line = _flow_text(out)
     return Flow(out) if len(line) <= _FLOW_WIDTH else out
 

@@ -49,6 +49,7 @@ from dpmsmt.model import (
     Topology,
     Waiver,
     canon,
+    evolve,
     format_path,
 )
 
@@ -212,6 +213,8 @@ class _Builder:
         servers = {}
         for name, s in server_docs.items():
             servers[name] = self.server(name, s)
+        self._check_identities(dpms)
+        servers = self._resolve_farms(servers)
 
         waivers = tuple(self.waiver(i, w) for i, w in enumerate(doc.get("waivers") or []))
         for key in ("name", "description"):
@@ -306,6 +309,10 @@ class _Builder:
                 if tape_library is not None
                 else None
             ),
+            location=d.get("location", dflt["location"]),
+            services_account=d.get("services_account", dflt["services_account"]),
+            identity=d.get("identity", dflt["identity"]),
+            domain=d.get("domain", dflt["domain"]),
         )
 
     def check_name(
@@ -480,6 +487,7 @@ class _Builder:
                     secondary_policy=(
                         None if secondary_policy is None else policy_of(secondary_policy)
                     ),
+                    farm=ds.get("farm"),
                     index=i,
                 )
             )
@@ -488,7 +496,54 @@ class _Builder:
             agents=agents,
             cluster=s.get("cluster", dflt["cluster"]),
             datasources=tuple(datasources),
+            location=s.get("location", dflt["location"]),
         )
+
+    def _check_identities(self, dpms: dict[str, DpmServer]) -> None:
+        """Two DPM servers of one snapshot cannot share an `identity` (it is what survives a
+        rename, so it names one server)."""
+        seen: dict[str, str] = {}
+        for name, d in dpms.items():
+            if d.identity is None:
+                continue
+            key = canon(d.identity)
+            if key in seen:
+                self.error(
+                    ("dpm_servers", name, "identity"),
+                    f"identity {d.identity} is also the identity of {seen[key]}; an identity names "
+                    "one DPM server",
+                )
+            else:
+                seen[key] = name
+
+    def _resolve_farms(self, servers: dict[str, ProtectedServer]) -> dict[str, ProtectedServer]:
+        """`farm` names a defined `sharepoint` data source, and only a `sql` one has it; the id is
+        stored in its defined spelling."""
+        if not any(ds.farm is not None for s in servers.values() for ds in s.datasources):
+            return servers  # no index of 200k data sources for nothing
+        by_id = {canon(ds.id): ds for s in servers.values() for ds in s.datasources}
+        out = dict(servers)
+        for name, s in servers.items():
+            changed = []
+            for ds in s.datasources:
+                if ds.farm is not None:
+                    ds = evolve(ds, farm=self._farm_ref(ds, by_id))
+                changed.append(ds)
+            out[name] = evolve(s, datasources=tuple(changed))
+        return out
+
+    def _farm_ref(self, ds: DataSource, by_id: dict[str, DataSource]) -> str:
+        path = ("servers", ds.server, "datasources", ds.index, "farm")
+        if ds.type != "sql":
+            self.error(path, f"`farm` is given only on a `sql` data source ({ds.id} is {ds.type})")
+            return ds.farm
+        target = by_id.get(canon(ds.farm)) if "/" in ds.farm else None
+        if target is None:
+            self.error(path, f"farm {ds.farm} is not a defined data source (SERVER/NAME)")
+            return ds.farm
+        if target.type != "sharepoint":
+            self.error(path, f"farm {target.id} is a `{target.type}` data source, not `sharepoint`")
+        return target.id
 
     def _policy(self, p: dict) -> Policy:
         """The `Policy` of a policy document; equal policies share one (frozen) instance."""

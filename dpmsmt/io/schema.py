@@ -104,6 +104,25 @@ class DpmServerDoc(_Doc):
     knows: list[Name] = ()  # type: ignore[assignment]
     inactive: list[InactiveDoc] = ()  # type: ignore[assignment]
     tape_library: Name | None = None
+    location: Literal["on-premises", "azure"] = Field(
+        "on-premises",
+        description="Where it runs: `on-premises` (physical, Hyper-V or VMware) or `azure` (an "
+        "Azure virtual machine). Protection does not cross the boundary (AZURE-BOUNDARY).",
+    )
+    services_account: Literal["local-system", "domain"] | None = Field(
+        None,
+        description="The account its DPM services (DPMRA) run as; not said when absent. A "
+        "primary with a secondary needs Local System (SERVICES-LOCAL-SYSTEM).",
+    )
+    identity: Name | None = Field(
+        None,
+        description="A stable identity that survives a rename: the DPM database's server GUID or "
+        "the computer's AD object GUID. Unique among DPM servers.",
+    )
+    domain: Name | None = Field(
+        None,
+        description="Its Active Directory domain (FQDN); not said when absent.",
+    )
 
 
 DatasourceType = Literal[
@@ -118,6 +137,7 @@ DatasourceType = Literal[
     "bare-metal",
     "client",
     "other",
+    "vmware",
 ]
 
 
@@ -133,12 +153,22 @@ class DataSourceDoc(_Doc):
     protection_group: str | None = None
     policy: PolicyDoc | None = None
     secondary_policy: PolicyDoc | None = None
+    farm: Name | None = Field(
+        None,
+        description="Only on a `sql` data source: the id (`SERVER/NAME`) of the `sharepoint` farm "
+        "data source this database belongs to (FARM-DATABASE-NO-SECONDARY).",
+    )
 
 
 class ServerDoc(_Doc):
     agent: Name | list[Name] | None = None
     cluster: bool = False
     datasources: list[DataSourceDoc] = ()  # type: ignore[assignment]
+    location: Literal["on-premises", "azure"] = Field(
+        "on-premises",
+        description="Where the protected computer runs: `on-premises` or `azure` (an Azure "
+        "virtual machine). A `vmware` data source's server is the vCenter or ESXi host.",
+    )
 
 
 class TapeLibraryDoc(_Doc):

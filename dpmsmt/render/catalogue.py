@@ -72,6 +72,10 @@ def render_rule(rule: Rule, *, fmt: str = "text") -> str:
     if why:
         out.append("  why:")
         out.extend(f"    {line.strip()}" for line in why.splitlines() if line.strip())
+    details = rule.details()
+    if details:
+        out.append("  table:")
+        out.extend(f"    {line}" for line in details)
     return "\n".join(out) + "\n"
 
 

@@ -114,6 +114,10 @@ class Rule:
     def options(self, e: dict[str, Any]) -> tuple[str, ...]:
         return ()
 
+    def details(self) -> list[str]:
+        """Reference lines `dpmsmt rules ID` prints after the reason (the table of builds)."""
+        return []
+
     def severity_in(self, profile: str, severe: bool = False) -> Severity | None:
         base = self.severity.get(profile)
         if severe and self.severe_severity is not None and base is not None:

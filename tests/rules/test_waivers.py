@@ -18,9 +18,9 @@ TODAY = "2026-11-24"
 ESTATE = """\
 dpmsmt: 1
 dpm_servers:
-  DPM1: {version: "1.0", status: failed}       # PRIMARY-DOWN for both databases
-  DPM2: {version: "2.0", protects: [DPM1]}     # VERSION-MATCH with DPM1
-  DPM3: {version: "2.0"}                       # takes part in nothing
+  DPM1: {version: "10.19", status: failed}       # PRIMARY-DOWN for both databases
+  DPM2: {version: "10.22", protects: [DPM1]}     # VERSION-MATCH with DPM1
+  DPM3: {version: "10.22"}                       # takes part in nothing
 servers:
   SQL1:
     agent: DPM1
@@ -201,7 +201,7 @@ def test_waived_errors_do_not_make_the_verdict():
     r = report(
         """\
         - {rule: PRIMARY-DOWN, reason: DPM1 is being rebuilt}
-        - {rule: VERSION-MATCH, reason: DPM1 comes back at 2.0}
+        - {rule: VERSION-MATCH, reason: DPM1 comes back at 10.22}
         """
     )
     assert r.verdict == "valid"

@@ -2,6 +2,7 @@
 
 import z3
 
+from dpmsmt.builds import describe
 from dpmsmt.encode import version_vector
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules._common import versions_equal
@@ -44,4 +45,4 @@ class RebuildSameVersion(DpmChange):
         }
 
     def message(self, e):
-        return f"{e['dpm']} was rebuilt with version {e['after']}, but its database backup is of version {e['before']}"
+        return f"{e['dpm']} was rebuilt with version {describe(e['after'])}, but its database backup is of version {describe(e['before'])}"

@@ -10,13 +10,16 @@ class SecondaryCoverage(DatasourceRule):
     """The primary has a secondary but this data source is not protected by it, and no rule
     forbids it (e.g. SQL auto-protection added it on the primary only).
 
+    VMware virtual machines (VMWARE-NO-SECONDARY) and farm databases (FARM-DATABASE-NO-SECONDARY)
+    cannot have a secondary of their own, so they are not reported.
+
     Why: "new databases are not automatically added from the secondary DPM server" (S17): the
     data source has no second copy although its primary has a secondary.
     """
 
     id = "SECONDARY-COVERAGE"
     statement = "The primary has a secondary but this data source is not protected by it, and no rule forbids it (e.g. SQL auto-protection added it on the primary only)."
-    formal = "¬(ds.primary ≠ null ∧ ds.mode = normal ∧ ∃x P(x, ds.primary) ∧ replicas ∈ ds.primary.secondary_scope ∧ ds.secondary = null ∧ ¬ds.dedup ∧ ¬ds.hyperv_scale_out ∧ ¬∃ds' on ds.server: ds'.mode = switched)"
+    formal = "¬(ds.primary ≠ null ∧ ds.mode = normal ∧ ∃x P(x, ds.primary) ∧ replicas ∈ ds.primary.secondary_scope ∧ ds.secondary = null ∧ ¬ds.dedup ∧ ¬ds.hyperv_scale_out ∧ ds.type ≠ vmware ∧ ds.farm = null ∧ ¬∃ds' on ds.server: ds'.mode = switched)"
     sources = ("S17",)
     severity = by_profile("warning")
 
@@ -30,6 +33,8 @@ class SecondaryCoverage(DatasourceRule):
             "dedup": f.dedup,
             "scale_out": f.hyperv_scale_out,
             "server_switched": f.server_switched,
+            "vmware": f.type == "vmware",
+            "in_farm": f.farm is not None,
         }
 
     def holds(self, f) -> z3.BoolRef:
@@ -43,6 +48,8 @@ class SecondaryCoverage(DatasourceRule):
                 z3.Not(f.dedup),
                 z3.Not(f.scale_out),
                 z3.Not(f.server_switched),
+                z3.Not(f.vmware),
+                z3.Not(f.in_farm),
             )
         )
 

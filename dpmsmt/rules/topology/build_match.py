@@ -2,6 +2,7 @@
 
 import z3
 
+from dpmsmt.builds import describe
 from dpmsmt.encode import version_vector
 from dpmsmt.findings import Severity
 from dpmsmt.rules._base import Rule, Scope, by_profile
@@ -59,7 +60,7 @@ class BuildMatch(Rule):
         return {"component": names, "builds": group_by(view, names, "version")}
 
     def message(self, e):
-        groups = "; ".join(f"{v}: {', '.join(ns)}" for v, ns in e["builds"].items())
+        groups = "; ".join(f"{describe(v)}: {', '.join(ns)}" for v, ns in e["builds"].items())
         return f"DPM servers in one protection configuration run different builds ({groups})"
 
     def where(self, view, component):

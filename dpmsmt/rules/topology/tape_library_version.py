@@ -2,6 +2,7 @@
 
 import z3
 
+from dpmsmt.builds import describe
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import (
     all_equal,
@@ -38,7 +39,7 @@ class TapeLibraryVersion(Rule):
         return {"library": lib, "builds": group_by(view, names, "version")}
 
     def message(self, e):
-        groups = "; ".join(f"{v}: {', '.join(ns)}" for v, ns in e["builds"].items())
+        groups = "; ".join(f"{describe(v)}: {', '.join(ns)}" for v, ns in e["builds"].items())
         return f"DPM servers sharing tape library {e['library']} run different versions ({groups})"
 
     def where(self, view, library):

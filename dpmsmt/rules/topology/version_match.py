@@ -2,6 +2,7 @@
 
 import z3
 
+from dpmsmt.builds import describe, table_lines
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import (
     dpm_path,
@@ -47,8 +48,12 @@ class VersionMatch(Rule):
         return {"component": names, "versions": group_by(view, names, "version")}
 
     def message(self, e):
-        groups = "; ".join(f"{v}: {', '.join(ns)}" for v, ns in e["versions"].items())
+        groups = "; ".join(f"{describe(v)}: {', '.join(ns)}" for v, ns in e["versions"].items())
         return f"DPM servers in one protection configuration run different DPM versions ({groups})"
+
+    def details(self) -> list[str]:
+        """The builds are named in findings from dpmsmt's table (BUILD-KNOWN reports others)."""
+        return table_lines()
 
     def where(self, view, component):
         e = self.entities(view, component)
