@@ -364,7 +364,7 @@ def test_versions_stated_differently_for_a_dead_server_are_a_disagreement(tmp_pa
     one DPM1 ran is unknown, and the import says so, naming both exports."""
     folder = FIXTURES / "seed-dpm1-died"
     dpm2 = json.loads((folder / "dpm2.json").read_text(encoding="utf-8"))
-    dpm2["DpmServer"]["Version"] = "4.2.1205.0"
+    dpm2["DpmServer"]["Version"] = "4.2.1283.0"
     dpm2["ProtectionGroups"].append({"Name": "PG-DPM1"})
     dpm2["Datasources"].append(
         {

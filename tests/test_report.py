@@ -183,7 +183,7 @@ def test_long_rule_sections_are_capped(monkeypatch):
     """Past FINDINGS_SHOWN rows a rule lists no more and says how many it left out."""
     monkeypatch.setattr(core, "FINDINGS_SHOWN", 1)
     topology = dpmsmt.loads(
-        'dpmsmt: 1\ndpm_servers:\n  D1: {version: "1.0"}\n  D2: {version: "1.0", protects: [D1]}\n'
+        'dpmsmt: 1\ndpm_servers:\n  D1: {version: "10.19.58.0"}\n  D2: {version: "10.19.58.0", protects: [D1]}\n'
         "servers:\n  S1:\n    agent: D1\n    datasources:\n"
         "      - {name: 'D:\\', secondary: D2, dedup: true}\n"
         "      - {name: 'E:\\', secondary: D2, dedup: true}\n"

@@ -14,7 +14,7 @@ ERRORS = """\
 dpmsmt: 1
 dpm_servers:
   DPM1: {version: "10.19.58.0"}
-  DPM2: {version: "10.19.202.0", protects: [DPM1]}
+  DPM2: {version: "10.19.260.0", protects: [DPM1]}
 servers:
   Server1:
     agent: DPM1
