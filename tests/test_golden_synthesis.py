@@ -47,6 +47,7 @@ UPDATE = os.environ.get("DPMSMT_UPDATE_GOLDEN") == "1"
 # The budget: the whole file must run in about 40 s on an idle 2-core machine.
 MAX_SINGLE_FAILURES = 3  # suggest-move --fail X: at most this many X per input (realistic has 10)
 PAIRS_UP = range(3, 5)  # resilience --failures 2 where this many DPM servers are up (not bad/)
+COMMANDS = ("suggest-move", "design", "resilience")
 JSON = ["--format", "json"]
 RESILIENCE = ["--jobs", "1", "--quiet", *JSON]  # in process: no worker processes, no progress bar
 
@@ -84,6 +85,8 @@ EXTRA: list[tuple[str, list[str]]] = [
     ("design-lower-load.design.profile-2012", ["--profile", "2012"]),
     ("design-shorter-chain.design.allow-cycles", ["--allow-cycles"]),
     ("good-realistic.design.allow-new-1", ["--allow-new", "1"]),
+    # worker processes: the answer must not depend on them (the other cases use --jobs 1)
+    ("good-chain.resilience.k2-jobs-2", ["-k", "2", "--jobs", "2", "--quiet"]),
 ]
 
 
@@ -150,6 +153,7 @@ def extra_cases() -> list[tuple[str, list[str]]]:
     out = []
     for name, options in EXTRA:
         base, command = name.split(".")[:2]
+        assert command in COMMANDS, f"{name}: the second part must be the command"
         out.append((name, [command, by_stem[base], *options, *JSON]))
     return out
 
@@ -247,10 +251,12 @@ def test_every_input_has_cases():
     assert not missing, f"no golden for {missing}; DPMSMT_UPDATE_GOLDEN=1 records them"
 
 
-def test_every_command_is_covered():
-    commands = {case["argv"][0] for case in CASES.values()}
-    assert commands == {"suggest-move", "design", "resilience"}
+def test_every_command_is_covered_with_an_answer():
+    """Each command has cases, each in JSON, and each gives an answer: 0 or 1, never an error (2)
+    or a solver that gave up (3), which would be a golden of the machine's load."""
+    assert {case["argv"][0] for case in CASES.values()} == set(COMMANDS)
     assert all(case["argv"][-2:] == JSON for case in CASES.values())
+    assert {name: case["exit"] for name, case in CASES.items() if case["exit"] not in (0, 1)} == {}
 
 
 # -- the pinned estates (inputs; written once, on purpose) ------------------------------------
