@@ -1478,11 +1478,10 @@ class _Problem:
                 ]  # partial plans only when none is complete
             if result == z3.unknown:
                 break
-        # the encoding and `check` disagreed on a plan cheaper than the first shown (or none
-        # was shown): the first is not proved the best, and "no plan" is not proved either
-        if rejected is not None and (
-            not plans or rejected < tuple(plans[0].cost[c] for c in self.order)
-        ):
+        # the encoding and `check` disagreed and no plan survived the proof: "no plan" is not
+        # proved (the search may have stopped at its attempt limit among refused models). A plan
+        # shown after refused cheaper ones is the least the proof accepts in the search's order.
+        if rejected is not None and not plans:
             optimal = False
         return plans, optimal
 
@@ -2014,7 +2013,8 @@ def move_action(
     steps = []
     if new:
         steps.append(
-            f"Install a new DPM server {n} (DPM {version}) that {s or 'no secondary'} does not know about"
+            f"Install a new DPM server {n} (DPM {version})"
+            + (f" that {s} does not know about" if s else "")
         )
     steps.append(
         f"On {server}: SetDpmServer.exe -dpmServerName {n} (or install the agent from {n})"

@@ -89,8 +89,10 @@ def render_text(s, *, color: bool = False, unused: dict | None = None) -> str:
         line()
         line(
             (
-                "these plans are not proved the best: the solver's time limit was reached, "
-                "or the proof by check refused a cheaper plan",
+                "these plans are not proved the best: the solver's time limit was reached"
+                if s.plans
+                else "that no plan exists is not proved: the solver's time limit was reached, "
+                "or the proof by check refused every plan the search found",
                 "yellow",
             )
         )
