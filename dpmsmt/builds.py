@@ -97,6 +97,13 @@ def describe(version: str, kind: str | None = None) -> str:
     return version
 
 
+def product(version: str, kind: str | None = None) -> str:
+    """The product and build as a step names what to install: `DPM 2019 UR1 (10.19.260.0)`, or
+    `DPM 4.2.1092.0` for a build in no list."""
+    named = describe(version, kind)
+    return named if named != version else f"DPM {version}"
+
+
 def table_lines() -> list[str]:
     """The table as text lines (for `dpmsmt rules VERSION-MATCH` and BUILD-KNOWN)."""
     out = []

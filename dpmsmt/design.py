@@ -61,6 +61,7 @@ import networkx as nx
 import z3
 
 from dpmsmt.actions import Action, apply_actions, move_secondary
+from dpmsmt.builds import product
 from dpmsmt.check import check
 from dpmsmt.encode import Grounder, Inactive, View
 from dpmsmt.findings import Severity, SolverGaveUp, fingerprint
@@ -1259,7 +1260,7 @@ class _Problem:
         steps = []
         if version is not None and first:
             steps.append(
-                f"Install DPM {version} on a new server {t} (the build of {y}, on the OS of {y})"
+                f"Install {product(version)} on a new server {t} (the build of {y}, on the OS of {y})"
             )
         steps.append(f"From {t}: install the DPM protection agent on {y} (no restart is needed)")
         what = []

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from dpmsmt.actions import Action, apply_actions
+from dpmsmt.builds import product
 from dpmsmt.model import Failure, Topology, canon, evolve
 
 __all__ = [
@@ -586,9 +587,9 @@ class _Builder:
             manual(
                 "reinstall",
                 p,
-                f"reinstall Windows and DPM {d.version} on a server named {p}",
+                f"reinstall Windows and {product(d.version)} on a server named {p}",
                 f"Reinstall Windows on a server named {p} (the same computer name).",
-                f"Install DPM {d.version} on it: the same build and update rollup as the "
+                f"Install {product(d.version)} on it: the same build and update rollup as the "
                 "database backup.",
             )
         ]
@@ -661,8 +662,8 @@ class _Builder:
                 manual(
                     "install-dpm-server",
                     n,
-                    f"install a new DPM server {n} (DPM {a.version})",
-                    f"Install Windows and DPM {a.version} on a new server named {n}"
+                    f"install a new DPM server {n} ({product(a.version)})",
+                    f"Install Windows and {product(a.version)} on a new server named {n}"
                     + (
                         f", one that {', '.join(secondary)} does not know about."
                         if secondary
@@ -719,8 +720,8 @@ class _Builder:
                 manual(
                     "install-dpm-server",
                     t,
-                    f"install a new DPM server {t} (DPM {a.version})",
-                    f"Install Windows and DPM {a.version} on a new server named {t}: the "
+                    f"install a new DPM server {t} ({product(a.version)})",
+                    f"Install Windows and {product(a.version)} on a new server named {t}: the "
                     f"build of {y}, on the operating system of {y}.",
                 )
             )

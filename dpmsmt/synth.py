@@ -34,6 +34,7 @@ import networkx as nx
 import z3
 
 from dpmsmt.actions import Action, apply_actions
+from dpmsmt.builds import product
 from dpmsmt.check import check
 from dpmsmt.encode import ChangeView, DsChange, DsFacts, Grounder, View, model_values
 from dpmsmt.findings import Severity, SolverGaveUp, fingerprint
@@ -1956,7 +1957,7 @@ class _Problem:
         d = self.state.dpm_servers[p]
         failure = d.failure
         backup = self.failure.before.db_backup(p)
-        steps = [f"Install DPM {d.version} on a server named {p} (same name, same build)"]
+        steps = [f"Install {product(d.version)} on a server named {p} (same name, same build)"]
         if not (failure and failure.database == "intact"):
             source = {
                 "secondary": f"its secondary {', '.join(self.state.protectors[p]) or ''}".strip()
@@ -2013,7 +2014,7 @@ def move_action(
     steps = []
     if new:
         steps.append(
-            f"Install a new DPM server {n} (DPM {version})"
+            f"Install a new DPM server {n} ({product(version)})"
             + (f" that {s} does not know about" if s else "")
         )
     steps.append(

@@ -490,7 +490,7 @@ def test_cli_text_and_yaml(capsys):
     assert code == 0
     assert "Design 1 (complete)" in out
     assert "NEW-DPM-1 becomes the secondary of DPM1" in out
-    assert "Install DPM 10.19.58.0 on a new server NEW-DPM-1" in out
+    assert "Install DPM 2019 RTM (10.19.58.0) on a new server NEW-DPM-1" in out
     code, out, _ = run(["design", MODELS / "version-mismatch.yaml"], capsys)
     assert code == 1 and "no secondary for DPM1: blocked by VERSION-MATCH" in out
     code, out, _ = run(["design", MODELS / "mutual.yaml", "--format", "yaml"], capsys)

@@ -415,3 +415,16 @@ def test_generated_plans_give_no_vmware_vm_or_farm_database_a_secondary(data):
         for ds in after.datasources():
             if ds.type == "vmware" or ds.farm is not None:
                 assert ds.secondary is None, (plan.to_json(), ds)
+
+
+def test_plans_name_the_builds_they_install_as_people_say_them():
+    """A rebuild or a new DPM server names its build from the table (issue 14, "Versions by
+    name"); a build in no list keeps the plain "DPM <version>"."""
+    from dpmsmt.builds import product
+    from dpmsmt.synth import synthesize
+
+    seed = dpmsmt.load(str(Path(__file__).resolve().parent.parent / "models/seed/before.yaml"))
+    plans = synthesize(seed, failed=["DPM1"], top=5, allow=["rebuild"]).plans
+    steps = [s for p in plans for a in p.actions for s in a.steps]
+    assert any("Install DPM 2012 R2 RTM (4.2.1205.0) on a server named DPM1" in s for s in steps)
+    assert product("4.2.1092.0") == "DPM 4.2.1092.0"
