@@ -35,7 +35,7 @@ def with_mabs(tmp_path: Path, folder: str, **server) -> list[Path]:
 
 
 def test_identity_and_domain_come_from_the_export():
-    topology, text, report = dpmsmt.import_exports(contoso())
+    topology, _, report = dpmsmt.import_exports(contoso())
     dpm11 = topology.dpm_servers["DPM11"]
     assert dpm11.identity == "51a9e7c4-6b20-4e8f-8d3c-0a7f4e19b611"
     assert dpm11.domain == "fabrikam.local"
@@ -79,7 +79,8 @@ def test_a_rename_is_seen_through_the_identity(tmp_path: Path):
 
 def test_a_domain_move_is_seen(tmp_path: Path):
     before = dpmsmt.import_exports(with_mabs(tmp_path, "a", Identity=GUID))[0]
-    after = dpmsmt.import_exports(with_mabs(tmp_path, "b", Identity=GUID, Domain="fabrikam.local"))[0]
+    moved = with_mabs(tmp_path, "b", Identity=GUID, Domain="fabrikam.local")
+    after = dpmsmt.import_exports(moved)[0]
     report = dpmsmt.check(after, before=before, today="2026-12-02")
     (finding,) = [f for f in report.findings if f.rule == "DPM-KEEPS-NAME-AND-DOMAIN"]
     assert "contoso.com to fabrikam.local" in finding.message
@@ -106,7 +107,7 @@ def test_location_and_services_account_come_from_the_overlay_and_survive_a_re_im
         encoding="utf-8",
     )
     for paths in (contoso(), [p for p in contoso() if p.name != "mabs01.json"]):
-        topology, text, report = dpmsmt.import_exports(paths, overlay)
+        topology, text, _ = dpmsmt.import_exports(paths, overlay)
         assert topology.dpm_servers["DPM02"].location == "azure"
         assert topology.dpm_servers["DPM02"].services_account == "domain"
         assert topology.servers["FS01"].location == "azure"
