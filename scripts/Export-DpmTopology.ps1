@@ -109,10 +109,12 @@ function Invoke-Section {
 
 function Get-AdComputerRecord {
     <# This computer's AD object, found with ADSI ([adsisearcher]: no ActiveDirectory module),
-       as a record with its objectGUID: a stable identity that survives a rename. Read-only (an
-       LDAP search); $null off a domain or when no domain controller answers. #>
+       as a record with its objectGUID: a stable identity that survives a rename (and a move of
+       the object within the forest; leaving the domain and joining another makes a new object).
+       Read-only (an LDAP search); $null off a domain or when no domain controller answers. #>
     $filter = '(&(objectCategory=computer)(sAMAccountName={0}$))' -f $env:COMPUTERNAME
     $searcher = [adsisearcher]$filter
+    $searcher.ClientTimeout = New-TimeSpan -Seconds 30
     [void]$searcher.PropertiesToLoad.Add('objectguid')
     $found = $searcher.FindOne()
     if ($null -eq $found -or $found.Properties['objectguid'].Count -eq 0) { return $null }

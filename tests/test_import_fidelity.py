@@ -78,6 +78,7 @@ def test_a_rename_is_seen_through_the_identity(tmp_path: Path):
 
 
 def test_a_domain_move_is_seen(tmp_path: Path):
+    """The AD object moved to another domain of the forest keeps its objectGUID."""
     before = dpmsmt.import_exports(with_mabs(tmp_path, "a", Identity=GUID))[0]
     moved = with_mabs(tmp_path, "b", Identity=GUID, Domain="fabrikam.local")
     after = dpmsmt.import_exports(moved)[0]
