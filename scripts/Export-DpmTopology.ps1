@@ -114,7 +114,7 @@ function Get-AdComputerRecord {
        Read-only (an LDAP search); $null off a domain or when no domain controller answers. #>
     $filter = '(&(objectCategory=computer)(sAMAccountName={0}$))' -f $env:COMPUTERNAME
     $searcher = [adsisearcher]$filter
-    $searcher.ClientTimeout = New-TimeSpan -Seconds 30
+    $searcher.ClientTimeout = [timespan]::FromSeconds(30)
     [void]$searcher.PropertiesToLoad.Add('objectguid')
     $found = $searcher.FindOne()
     if ($null -eq $found -or $found.Properties['objectguid'].Count -eq 0) { return $null }
