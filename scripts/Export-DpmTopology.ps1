@@ -185,7 +185,7 @@ function Get-DpmServerRecord {
         [void]$script:Missing.Add('DpmServer.Domain')
         [void]$script:Missing.Add('DpmServer.PartOfDomain')
     }
-    if ($null -eq $identity) { [void]$script:Missing.Add('DpmServer.Identity') }
+    if ($null -eq $identity -and $partOfDomain -ne $false) { [void]$script:Missing.Add('DpmServer.Identity') }  # a workgroup server has no AD object
 
     $writer = Get-Service -Name 'SQLWriter' -ErrorAction SilentlyContinue
     $writerStatus = Read-Property $writer 'DpmServer' 'SqlWriterStatus' -Property 'Status'
