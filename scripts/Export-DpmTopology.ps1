@@ -7,7 +7,8 @@ Exports this DPM or MABS server's protection topology to a JSON file for `dpmsmt
 Run Export-DpmTopology.ps1 on each DPM or MABS server of the estate (DPM 2012 R2 to 2025, Azure
 Backup Server), in Windows PowerShell 5.1, as an administrator of DPM. It reads, from this
 server only, the DPM server itself (product, version, operating system, where its database
-lives, the SQL Server VSS writer), its protected servers (Get-DPMProductionServer), protection
+lives, the SQL Server VSS writer, its domain, and its AD computer object's GUID as a stable
+identity, read with ADSI), its protected servers (Get-DPMProductionServer), protection
 groups (Get-DPMProtectionGroup), data sources, active and inactive (Get-DPMDatasource), and tape
 libraries (Get-DPMLibrary), and writes them as one UTF-8 JSON file.
 
@@ -106,6 +107,22 @@ function Invoke-Section {
     }
 }
 
+function Get-AdComputerRecord {
+    <# This computer's AD object, found with ADSI ([adsisearcher]: no ActiveDirectory module),
+       as a record with its objectGUID: a stable identity that survives a rename (and a move of
+       the object within the forest; leaving the domain and joining another makes a new object).
+       Read-only (an LDAP search); $null off a domain or when no domain controller answers. #>
+    $filter = '(&(objectCategory=computer)(sAMAccountName={0}$))' -f $env:COMPUTERNAME
+    $searcher = [adsisearcher]$filter
+    $searcher.ClientTimeout = [timespan]::FromSeconds(30)
+    [void]$searcher.PropertiesToLoad.Add('objectguid')
+    $found = $searcher.FindOne()
+    if ($null -eq $found -or $found.Properties['objectguid'].Count -eq 0) { return $null }
+    $bytes = [byte[]]$found.Properties['objectguid'][0]
+    $guid = New-Object -TypeName System.Guid -ArgumentList (, $bytes)
+    return [pscustomobject]@{ ObjectGuid = $guid.ToString() }
+}
+
 function Get-DpmServerRecord {
     param($Server)
     $product = $null
@@ -151,6 +168,25 @@ function Get-DpmServerRecord {
         [void]$script:Errors.Add([ordered]@{ Section = 'DpmServer.DB'; Message = 'registry key DB not found' })
     }
 
+    # Its domain (Win32_ComputerSystem: a workgroup's name when PartOfDomain is false) and its
+    # AD object's GUID; what cannot be read goes to MissingProperties.
+    $system = Invoke-Section 'DpmServer.Domain' { Get-WmiObject -Class Win32_ComputerSystem }
+    $computerSystem = $null
+    if ($system.Count -gt 0) { $computerSystem = $system[0] }
+    $domain = Read-Property $computerSystem 'DpmServer' 'Domain'
+    $partOfDomain = Read-Property $computerSystem 'DpmServer' 'PartOfDomain'
+    $adComputer = $null
+    if ($partOfDomain) {
+        $adComputers = Invoke-Section 'DpmServer.Identity' { Get-AdComputerRecord }
+        if ($adComputers.Count -gt 0) { $adComputer = $adComputers[0] }
+    }
+    $identity = Read-Property $adComputer 'DpmServer' 'Identity' -Property 'ObjectGuid'
+    if ($null -eq $computerSystem) {
+        [void]$script:Missing.Add('DpmServer.Domain')
+        [void]$script:Missing.Add('DpmServer.PartOfDomain')
+    }
+    if ($null -eq $identity -and $partOfDomain -ne $false) { [void]$script:Missing.Add('DpmServer.Identity') }  # a workgroup server has no AD object
+
     $writer = Get-Service -Name 'SQLWriter' -ErrorAction SilentlyContinue
     $writerStatus = Read-Property $writer 'DpmServer' 'SqlWriterStatus' -Property 'Status'
     if ($null -eq $writer) { $writerStatus = 'NotInstalled' }
@@ -163,6 +199,9 @@ function Get-DpmServerRecord {
         OS              = $osInfo
         DB              = $dbInfo
         SqlWriterStatus = $writerStatus
+        Domain          = $domain
+        PartOfDomain    = $partOfDomain
+        Identity        = $identity
     }
 }
 

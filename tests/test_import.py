@@ -80,7 +80,7 @@ def test_estate_imports_to_its_topology_and_verdict(estate: str, with_overlay: b
 
 def test_the_seed_imports_to_the_seeds_verdict():
     """models/seed/before.yaml, from its three exports: the same estate and verdict (the exports
-    add only the protection groups' names)."""
+    add only the protection groups' names and the domains guessed from the FQDNs)."""
     topology, _, _ = dpmsmt.import_exports(exports("seed"))
     before = dpmsmt.load(MODELS / "seed" / "before.yaml")
 
@@ -94,7 +94,10 @@ def test_the_seed_imports_to_the_seeds_verdict():
             )
             for n, s in t.servers.items()
         }
-        return dataclasses.replace(t, servers=servers, name=None, description=None)
+        dpms = {n: dataclasses.replace(d, domain=None) for n, d in t.dpm_servers.items()}
+        return dataclasses.replace(
+            t, servers=servers, dpm_servers=dpms, name=None, description=None
+        )
 
     assert unlabelled(topology) == unlabelled(before)
     assert dpmsmt.check(topology).verdict == before.expect["verdict"] == "valid"
@@ -104,7 +107,10 @@ def test_seed_after_dpm1_died_is_the_seeds_failed_model():
     folder = FIXTURES / "seed-dpm1-died"
     topology, _, _ = dpmsmt.import_exports(exports("seed-dpm1-died"), folder / "overlay.yaml")
     failed = dpmsmt.load(MODELS / "seed" / "dpm1-failed.yaml")
-    assert topology.dpm_servers == failed.dpm_servers
+    assert topology.dpm_servers["DPM2"].domain == "contoso.com"  # guessed from the FQDN
+    assert {n: dataclasses.replace(d, domain=None) for n, d in topology.dpm_servers.items()} == (
+        failed.dpm_servers
+    )
     assert dpmsmt.check(topology).verdict == failed.expect["verdict"]
     plans = dpmsmt.suggest_moves(topology, failed=["DPM1"])
     assert plans and plans[0].complete

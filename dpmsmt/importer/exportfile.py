@@ -33,6 +33,11 @@ PROPERTIES: dict[str, dict[str, str]] = {
         "ProductName": "string",
         "Version": "string",
         "SqlWriterStatus": "string",
+        # Win32_ComputerSystem: its domain (a workgroup's name when PartOfDomain is false)
+        "Domain": "string",
+        "PartOfDomain": "boolean",
+        # the AD computer object's objectGUID (ADSI): a stable identity across renames
+        "Identity": "string",
     },
     "DpmServer.OS": {"Caption": "string", "Version": "string"},
     "DpmServer.DB": {"SqlServer": "string", "InstanceName": "string", "DatabaseName": "string"},

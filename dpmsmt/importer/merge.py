@@ -119,6 +119,7 @@ _TYPES = (
     ("sharepoint", "sharepoint"),
     ("share", "share"),
     ("client", "client"),
+    ("vmware", "vmware"),
 )
 
 
@@ -701,6 +702,7 @@ class _Merge:
         os_ = _os_text(s.get("OS"))
         if os_:
             rec["os"] = os_
+        self.identity_and_domain(s, rec, path)
         db = s.get("DB") or {}
         database: dict[str, Any] = {}
         if db.get("SqlServer"):
@@ -714,6 +716,24 @@ class _Merge:
         rec["database"] = database
         self.common(key, rec, protectors)
         return rec
+
+    def identity_and_domain(self, s: dict, rec: dict, path: tuple) -> None:
+        """`identity` (the AD object's GUID) and `domain` where the export has them; without a
+        `Domain` property the domain is the rest of the FQDN in `Name`, a guess (a DNS suffix
+        need not be the AD domain). A workgroup server (`PartOfDomain` false) has none."""
+        identity = (s.get("Identity") or "").strip()
+        if identity:
+            rec["identity"] = identity
+        if s.get("PartOfDomain") is False:
+            return
+        domain = (s.get("Domain") or "").strip()
+        if domain:
+            rec["domain"] = domain
+            return
+        short, dot, rest = (s.get("Name") or "").strip().partition(".")
+        if dot and rest and not short.isdigit():
+            rec["domain"] = rest
+            self.comment((*path, "domain"), "guessed: from the FQDN in `Name` (no `Domain`)")
 
     def dead_dpm(self, key: str, protectors: dict[str, set[str]]) -> dict[str, Any]:
         name = self.names[key]
