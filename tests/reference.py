@@ -50,7 +50,8 @@ Issue 14's rules (the format's optional keys `location`, `services_account`, `id
   other side; `dpm` lists those primaries, sorted by name.
 - VMWARE-NO-TAPE reads the primary's `policy` only (tape short-term, or `tape` in long-term).
 - DPM-KEEPS-NAME-AND-DOMAIN pairs a before server with the after server of the same identity,
-  or else of the same name where at most one of the two gives an identity.
+  or else of the same name where at most one of the two gives an identity or where both give
+  domains that differ (a domain move gives the computer a new AD object GUID).
 
 Change rules (`reference_check_change`, rules.md "Change rules", entities as docs/findings.md):
 
@@ -879,7 +880,14 @@ def change_findings(before: Topology, after: Topology) -> list[tuple[str, str, d
         same_name = _find(after, name_b)
         if by_identity:
             name_a = by_identity[0]
-        elif same_name is not None and None in (db.identity, after.dpm_servers[same_name].identity):
+        elif same_name is not None and (
+            None in (db.identity, after.dpm_servers[same_name].identity)
+            or (
+                db.domain is not None
+                and after.dpm_servers[same_name].domain is not None
+                and fold(db.domain) != fold(after.dpm_servers[same_name].domain)
+            )
+        ):
             name_a = same_name
         else:
             continue

@@ -115,3 +115,19 @@ def test_location_and_services_account_come_from_the_overlay_and_survive_a_re_im
         assert "location: azure  # from the overlay" in text
         assert "services_account: domain  # from the overlay" in text
         assert dpmsmt.loads(text) == topology
+
+
+def test_a_move_to_another_domain_with_a_new_object_guid_is_seen(tmp_path: Path):
+    """Leaving a domain for another gives the computer a new AD object (a new objectGUID): the
+    same name in another domain is still the same DPM server moved, not a new one."""
+    before = dpmsmt.import_exports(with_mabs(tmp_path, "a", Identity=GUID))[0]
+    other = "5b0c6c1e-0000-4000-8000-00000000beef"
+    moved = with_mabs(tmp_path, "b", Identity=other, Domain="fabrikam.local")
+    after = dpmsmt.import_exports(moved)[0]
+    report = dpmsmt.check(after, before=before, today="2026-12-02")
+    (finding,) = [f for f in report.findings if f.rule == "DPM-KEEPS-NAME-AND-DOMAIN"]
+    assert "contoso.com to fabrikam.local" in finding.message
+    # the same name and domain with a new identity (a rebuild that rejoined): no finding
+    rebuilt = dpmsmt.import_exports(with_mabs(tmp_path, "c", Identity=other))[0]
+    report = dpmsmt.check(rebuilt, before=before, today="2026-12-02")
+    assert "DPM-KEEPS-NAME-AND-DOMAIN" not in {f.rule for f in report.findings}

@@ -15,10 +15,21 @@ class SameServer(NamedTuple):
     after: str  # its name after
 
 
+def _same_by_name(before, after) -> bool:
+    """Same name, and no identity tells the two apart; or both in a domain and the domains
+    differ: an AD object GUID does not survive a move to another domain (the computer joins the
+    new domain as a new object), so a new identity there is the same DPM server moved."""
+    if None in (before.identity, after.identity):
+        return True
+    return None not in (before.domain, after.domain) and canon(before.domain) != canon(
+        after.domain
+    )
+
+
 class DpmKeepsNameAndDomain(DpmChange):
     """A DPM server keeps its name and its domain: the same server (the same `identity`, or the
-    same name where no identity is given) under a new name or in another domain is not
-    supported.
+    same name where no identity is given, or where the domains differ: an AD object GUID does
+    not survive a domain move) under a new name or in another domain is not supported.
 
     Why: "Renaming the DPM server isn't supported. Workaround: None" and "Moving the DPM server
     to a different domain after deployment isn't supported" (S8). Names are identity in the
@@ -28,7 +39,7 @@ class DpmKeepsNameAndDomain(DpmChange):
 
     id = "DPM-KEEPS-NAME-AND-DOMAIN"
     statement = "A DPM server keeps its name and its domain: the same server (the same identity, or the same name where no identity is given) under a new name or in another domain is not supported."
-    formal = "same(b, a) → canon(b.name) = canon(a.name) ∧ (b.domain = null ∨ a.domain = null ∨ b.domain = a.domain), where same: equal identity, or equal name and no identity on either side"
+    formal = "same(b, a) → canon(b.name) = canon(a.name) ∧ (b.domain = null ∨ a.domain = null ∨ b.domain = a.domain), where same: equal identity, or equal name and (no identity on one side, or both domains given and different)"
     sources = ("S8",)
     severity = by_profile("error")
     where_key = "domain"
@@ -42,7 +53,7 @@ class DpmKeepsNameAndDomain(DpmChange):
         for n, d in before.items():
             if d.identity is not None and canon(d.identity) in by_identity:
                 out.append(SameServer(n, by_identity[canon(d.identity)]))
-            elif canon(n) in by_name and None in (d.identity, after[by_name[canon(n)]].identity):
+            elif canon(n) in by_name and _same_by_name(d, after[by_name[canon(n)]]):
                 out.append(SameServer(n, by_name[canon(n)]))
         return sorted(out, key=lambda p: (canon(p[1]), canon(p[0])))
 
