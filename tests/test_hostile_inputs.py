@@ -16,6 +16,9 @@ from hostile import COMMANDS, POSITIONED, SMALL, one_error_line, run
 import dpmsmt
 
 
+EXPORT = Path(__file__).resolve().parent / "fixtures" / "import" / "seed" / "dpm1.json"
+
+
 @pytest.fixture
 def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
@@ -39,8 +42,10 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ["suggest-move", "f.yaml", "--fail", "DPM1"],
         ["design", "f.yaml"],
         ["resilience", "f.yaml", "--quiet"],
+        ["import", "f.yaml"],
+        ["import", str(EXPORT), "--overlay", "f.yaml"],
     ],
-    ids=lambda a: " ".join(a),
+    ids=lambda a: " ".join(Path(x).name if "/" in x else x for x in a),
 )
 def test_a_fifo_is_refused_without_waiting(here, argv):
     os.mkfifo("f.yaml")  # nobody writes into it: reading it would wait forever

@@ -17,7 +17,7 @@ from typing import Any
 
 from dpmsmt.findings import LoadError, TopologyError
 from dpmsmt.io.json_reader import JsonLocator, read_json
-from dpmsmt.io.limits import MAX_BYTES, ReadFailure
+from dpmsmt.io.limits import ReadFailure
 from dpmsmt.model import format_path
 
 __all__ = ["EXPORT_VERSION", "PROPERTIES", "SECTIONS", "Export", "read_export"]
@@ -157,13 +157,12 @@ def _read_text(name: str) -> str:
     def fail(message: str, line: int = 1, col: int = 1) -> TopologyError:
         return TopologyError([LoadError(name, line, col, "<root>", message)])
 
-    try:
-        with open(name, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise fail(f"cannot read the export: {e.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise fail("the export is larger than 64 MiB")
+    from dpmsmt.io.source import Unreadable, read_bytes
+
+    try:  # regular files only (a FIFO would block), at most 64 MiB
+        raw = read_bytes(name, "export")
+    except Unreadable as e:
+        raise TopologyError([LoadError(name, 0, 0, "<root>", str(e))]) from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise fail(
             "the export is UTF-16; write it as UTF-8 (Export-DpmTopology.ps1 does; "

@@ -50,14 +50,13 @@ class Overlay:
 
 def read_overlay(path: str | os.PathLike) -> Overlay:
     name = str(path)
-    try:
-        with open(name, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+    from dpmsmt.io.source import Unreadable, read_bytes
+
+    try:  # regular files only (a FIFO would block), at most 64 MiB
+        raw = read_bytes(name, "overlay")
         text = raw.decode("utf-8-sig")
-    except OSError as e:
-        raise TopologyError(
-            [LoadError(name, 1, 1, "<root>", f"cannot read the overlay: {e.strerror}")]
-        ) from None
+    except Unreadable as e:
+        raise TopologyError([LoadError(name, 0, 0, "<root>", str(e))]) from None
     except UnicodeDecodeError:
         raise TopologyError(
             [LoadError(name, 1, 1, "<root>", "the overlay is not valid UTF-8")]
