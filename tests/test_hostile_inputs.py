@@ -15,7 +15,6 @@ from hostile import COMMANDS, POSITIONED, SMALL, one_error_line, run
 
 import dpmsmt
 
-
 EXPORT = Path(__file__).resolve().parent / "fixtures" / "import" / "seed" / "dpm1.json"
 
 
