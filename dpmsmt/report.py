@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from dpmsmt.actions import Action
 from dpmsmt.findings import Finding, Report, Severity, SolverGaveUp
 from dpmsmt.model import Topology, canon
+from dpmsmt.render.dot import NOT_NAMES, entity_names
 from dpmsmt.sources import SOURCES
 
 __all__ = [
@@ -40,26 +41,9 @@ FINDINGS_SHOWN = 500  # finding rows per rule; the rest are counted, not listed
 LISTED = 50  # names listed in one cell before "… and N more"
 
 # Entity keys whose values are not names (see render/dot.py): never counted against a server.
-_NOT_NAMES = frozenset(
-    {
-        "after",
-        "auth",
-        "backup",
-        "before",
-        "database",
-        "expires",
-        "extensions",
-        "long_term",
-        "method",
-        "missing",
-        "rule",
-        "short_term",
-        "status",
-        "trust",
-        "waiver",
-        "target",
-    }
-)
+# Entity keys whose values are not names: the picture's (render/dot.py), and a waiver's own
+# rule and target, which the report lists in the waiver's row.
+_NOT_NAMES = NOT_NAMES | {"waiver", "target"}
 
 
 # -- the model -----------------------------------------------------------------------------------
@@ -351,27 +335,13 @@ def rule_anchor(rule: str) -> str:
 # -- findings -------------------------------------------------------------------------------------
 
 
-def _strings(value, key: str | None = None):
-    """The strings of a finding's entities that may name a server or a data source."""
-    if key in _NOT_NAMES:
-        return
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _strings(v, key)
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, k if key is None else key)
-
-
 def _named(topology: Topology, f: Finding, dpms: dict, servers: dict) -> tuple[set[str], set[str]]:
     """(DPM servers, protected servers) a finding names; a data source counts for its server.
     `dpms` and `servers` map canonical names to names."""
     by_id = topology.datasource_by_id
     out_dpm: set[str] = set()
     out_srv: set[str] = set()
-    for text in _strings(f.entities):
+    for text in entity_names(f.entities, _NOT_NAMES):
         key = canon(text)
         if key in dpms:
             out_dpm.add(dpms[key])

@@ -38,7 +38,7 @@ _MAX_TIPS = 10  # messages in one tooltip
 
 _RED, _ORANGE, _BLUE = "red", "orange", "blue"
 # Entity keys whose values are not names (status, versions, methods, …): never highlighted.
-_NOT_NAMES = frozenset(
+NOT_NAMES = frozenset(
     {
         "after",
         "auth",
@@ -106,19 +106,20 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
 
-def _names(entities, key: str | None = None):
-    """Every string of a finding's entities that may be a name (see _NOT_NAMES)."""
-    if key in _NOT_NAMES:
+def entity_names(entities, not_names: frozenset[str] = NOT_NAMES, key: str | None = None):
+    """Every string of a finding's entities that may be a name: values under `not_names` keys
+    (statuses, versions, methods…) are not (the report leaves out a few more)."""
+    if key in not_names:
         return
     if isinstance(entities, str):
         yield entities
     elif isinstance(entities, list | tuple):
         for v in entities:
-            yield from _names(v, key)
+            yield from entity_names(v, not_names, key)
     elif isinstance(entities, dict):
         for k, v in entities.items():
             # a dict under a key (builds, versions, os) maps values to names: only its values
-            yield from _names(v, k if key is None else key)
+            yield from entity_names(v, not_names, k if key is None else key)
 
 
 def _build(
@@ -235,7 +236,7 @@ def _build(
     for f in report.findings if report is not None else ():
         if f.waived or f.severity < Severity.WARNING:
             continue
-        named = {n for n in map(node_of, _names(f.entities)) if n is not None}
+        named = {n for n in map(node_of, entity_names(f.entities)) if n is not None}
         subject = {n for n in map(node_of, _subject_names(f)) if n is not None}
         mark = (f.severity, f.rule, _message(f))
         for nid in sorted(subject):
