@@ -1421,7 +1421,7 @@ class _Problem:
         blocks: list[z3.BoolRef] = []
         plans: list[Plan] = []
         optimal = True
-        rejected = None  # the costs of the first plan the proof refused before any was shown
+        refused = False  # the proof refused a plan the search found
         seen: set[tuple] = set()
         attempts = 0
         while len(plans) < top and attempts < top * 4 + 8:
@@ -1470,8 +1470,8 @@ class _Problem:
                 plan = self._verify(self._complete(candidate))
                 if plan is not None:
                     plans.append(replace(plan, rank=len(plans) + 1))
-                elif not plans and rejected is None:
-                    rejected = tuple(candidate.cost[c] for c in self.order)
+                else:
+                    refused = True
             if plans and plans[0].complete:
                 cons = [
                     *cons,
@@ -1482,7 +1482,7 @@ class _Problem:
         # the encoding and `check` disagreed and no plan survived the proof: "no plan" is not
         # proved (the search may have stopped at its attempt limit among refused models). A plan
         # shown after refused cheaper ones is the least the proof accepts in the search's order.
-        if rejected is not None and not plans:
+        if refused and not plans:
             optimal = False
         return plans, optimal
 
