@@ -17,6 +17,7 @@ __all__ = [
     "Severity",
     "SolverGaveUp",
     "TopologyError",
+    "UsageError",
     "fingerprint",
 ]
 
@@ -167,6 +168,11 @@ class TopologyError(Exception):
     @property
     def first(self) -> LoadError:
         return self.errors[0]
+
+
+class UsageError(ValueError):
+    """A question the core cannot answer as asked (an unknown `--fail` server, a bad option):
+    the CLI prints its message on one line and exits 2."""
 
 
 class SolverGaveUp(Exception):
