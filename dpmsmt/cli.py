@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn, assert_never
 
 import typer
 
-from dpmsmt.findings import Report, Severity, SolverGaveUp, TopologyError
+from dpmsmt.findings import Report, Severity, SolverGaveUp, TopologyError, UsageError
 from dpmsmt.io.output import OutputError, Terminated
 from dpmsmt.model import PROFILES
 
@@ -486,8 +486,8 @@ def suggest_move(
             rank=order,
             timeout=timeout,
         )
-    except KeyError as e:
-        raise Fatal(str(e.args[0])) from None
+    except UsageError as e:
+        raise Fatal(str(e)) from None
     if not suggestion.failed and not suggestion.removed:
         raise Fatal(
             f"no DPM server is failed or removed in {file}: name one with --fail NAME "
@@ -834,8 +834,8 @@ def report(
             jobs=jobs,
             runbook_script=lambda suggestion: _report_script(suggestion, topology),
         )
-    except KeyError as e:
-        raise Fatal(str(e.args[0])) from None
+    except UsageError as e:
+        raise Fatal(str(e)) from None
     svg, note = _report_svg(topology, model, previous)
     sink.write(output, render_html(model, svg=svg, svg_note=note))
     sys.stderr.write(f"dpmsmt: wrote the report of {file} to {output}\n")

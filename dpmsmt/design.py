@@ -64,7 +64,7 @@ from dpmsmt.actions import Action, apply_actions, move_secondary
 from dpmsmt.builds import product
 from dpmsmt.check import check
 from dpmsmt.encode import Grounder, Inactive, View
-from dpmsmt.findings import Severity, SolverGaveUp, fingerprint
+from dpmsmt.findings import Severity, SolverGaveUp, UsageError, fingerprint
 from dpmsmt.model import PROFILES, DpmServer, ProtectedServer, Topology, canon
 from dpmsmt.rules import Rule, Scope, all_rules, get
 from dpmsmt.rules._base import profile_code
@@ -79,7 +79,7 @@ _NEW = "NEW-DPM-"
 SEARCH_SHARE = 0.6  # of the time left, what improving a found design may take
 
 
-class DesignError(ValueError):
+class DesignError(UsageError):
     """A question `design` cannot ask: an unknown or down `--for` server, a bad option."""
 
 

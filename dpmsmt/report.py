@@ -271,7 +271,7 @@ def collect(
     """Check the estate (and the change), and where asked its resilience and recovery.
 
     `runbook_script(suggestion) -> str` (HOOK(ps1)) turns the recovery's suggestion into a
-    script shown with the runbook. Raises SolverGaveUp when `check` cannot answer, KeyError for
+    script shown with the runbook. Raises SolverGaveUp when `check` cannot answer, UsageError for
     a `fail` name that is no DPM server of the file.
     """
     from dpmsmt.check import check

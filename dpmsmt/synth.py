@@ -37,7 +37,7 @@ from dpmsmt.actions import Action, apply_actions
 from dpmsmt.builds import product
 from dpmsmt.check import check
 from dpmsmt.encode import ChangeView, DsChange, DsFacts, Grounder, View, model_values
-from dpmsmt.findings import Severity, SolverGaveUp, fingerprint
+from dpmsmt.findings import Severity, SolverGaveUp, UsageError, fingerprint
 from dpmsmt.model import DataSource, DpmServer, ProtectedServer, Topology, canon, evolve
 from dpmsmt.rules import Scope, all_rules, get
 
@@ -148,7 +148,7 @@ def _resolve(topology: Topology, names: Iterable[str], what: str) -> list[str]:
     out = []
     for n in names:
         if canon(n) not in index:
-            raise KeyError(f"--{what} {n}: not a DPM server of {topology.file}")
+            raise UsageError(f"--{what} {n}: not a DPM server of {topology.file}")
         out.append(index[canon(n)])
     return out
 
