@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, assume, given, note
 from hypothesis import strategies as st
+from profiles import capped
 from reference import CHANGE_RULES, RefFinding, reference_check_change
 
 import dpmsmt
@@ -35,12 +35,6 @@ from dpmsmt.synth import IGNORED, _failure, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-01-15"
-THOROUGH = os.environ.get("HYPOTHESIS_PROFILE", "default") != "default"
-
-
-def capped(n: int, **kw):
-    """At most n examples under the default profile; the profile's own number otherwise."""
-    return settings(max_examples=settings().max_examples if THOROUGH else n, **kw)
 
 
 # -- findings as comparable values ---------------------------------------------------------------

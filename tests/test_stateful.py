@@ -21,7 +21,6 @@ where REBUILD-NEEDS-BACKUP allows it. What must hold (rules.md, "Recovery action
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 from hypothesis import HealthCheck, event, note, settings
@@ -33,6 +32,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from profiles import examples
 from reference import reference_check_change
 
 import dpmsmt
@@ -42,7 +42,6 @@ from dpmsmt.strategies import topologies
 from dpmsmt.synth import synthesize
 
 TODAY = "2026-01-15"  # within the range where `topologies(valid=True)` keeps its promise
-THOROUGH = os.environ.get("HYPOTHESIS_PROFILE", "default") != "default"
 REMOVED = "removed"
 FAILURES = (
     None,  # `suggest_moves(failed=[name])`: format.md's default failure (database lost)
@@ -241,7 +240,7 @@ def _combinations(t: Topology, name: str) -> int:
 
 
 Recovery.TestCase.settings = settings(
-    max_examples=settings().max_examples if THOROUGH else 20,
+    max_examples=examples(20),
     stateful_step_count=5,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
