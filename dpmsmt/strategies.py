@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 try:
@@ -169,8 +169,8 @@ def short(version: str) -> str:
 # -- the builder ----------------------------------------------------------------------------------
 
 
-class _Builder:
-    """Draws one topology document; `safe` restricts every decision to supported choices."""
+class _Chooser:
+    """Every decision of a build: `safe` restricts it to supported choices."""
 
     def __init__(self, draw, *, safe: bool, profile: str, wildness: int):
         self.draw, self.safe, self.profile, self.wildness = draw, safe, profile, wildness
@@ -187,8 +187,110 @@ class _Builder:
             return self.draw(st.booleans())
         return self.pick([safe_value], [not safe_value])
 
-    # ---- DPM servers ---------------------------------------------------------------------
-    def dpm_names(self, n: int) -> list[str]:
+
+class _Dpms:
+    """The DPM servers drawn so far, as the servers and inactive replicas drawn next see them."""
+
+    def __init__(self, names: list[str], edges: set[tuple[int, int]], lower: bool):
+        self.names, self.lower = names, lower
+        self.edges = {(names[x], names[y]) for x, y in edges}
+        self.protector_of = {
+            names[y]: [names[x] for x in sorted(x for x, yy in edges if yy == y)]
+            for y in range(len(names))
+        }  # name -> protectors
+        self.status: dict[str, str] = {}
+        self.scope: dict[str, list[str]] = {}
+
+    def ref(self, name: str) -> str:
+        """A reference to `name`, spelt in another case now and then."""
+        return name.lower() if self.lower else name
+
+    @property
+    def up(self) -> list[str]:
+        return [x for x in self.names if self.status[x] == "up"]
+
+    @property
+    def dead(self) -> list[str]:
+        return [x for x in self.names if self.status[x] != "up"]
+
+    def name(self, ref: str) -> str:
+        return next(n for n in self.names if canon(n) == canon(ref))
+
+    def knows(self, doc: dict, s: str) -> set[str]:
+        comp = {s}
+        todo = [s]
+        while todo:
+            x = todo.pop()
+            for a, b in self.edges:
+                for u, v in ((a, b), (b, a)):
+                    if u == x and v not in comp:
+                        comp.add(v)
+                        todo.append(v)
+        dpms = doc["dpm_servers"]
+        comp.update(self.name(k) for k in dpms[s].get("knows", []))
+        comp.update(
+            n for n, d in dpms.items() if canon(s) in {canon(k) for k in d.get("knows", [])}
+        )
+        return comp
+
+    def moved_under_secondary(self, doc: dict, holder: str, ds_id: str, source) -> bool:
+        """Whether an inactive entry breaks MOVED-UNDER-SECONDARY (rules.md's formal reading)."""
+        if source is None:
+            return False
+        server, _, name = ds_id.partition("/")
+        sd = doc.get("servers", {}).get(server)
+        if sd is None:
+            return False
+        ds = next((d for d in sd.get("datasources", []) if canon(d["name"]) == canon(name)), None)
+        if ds is None:
+            return False
+        if "primary" in ds:
+            q = ds["primary"]
+        else:
+            agent = sd.get("agent")
+            q = agent[0] if isinstance(agent, list) and len(agent) == 1 else agent
+        if q is None or isinstance(q, list):
+            return False
+        q = self.name(q)
+        if q == source:
+            return False
+        if (
+            q == holder
+            and ds.get("mode") == "switched"
+            and self.name(ds["switched_from"]) == source
+        ):
+            return False
+        return q in self.knows(doc, holder)
+
+
+def _failures() -> list[dict[str, str] | None]:
+    """A failed DPM server's `failure` (fresh dicts: a document owns its values)."""
+    return [
+        None,
+        {"database": "intact"},
+        {"database": "lost", "storage": "lost"},
+        {"storage": "intact"},
+    ]
+
+
+_GOOD_BACKUPS = [None, "secondary", "sql-native", "none"]
+_BAD_BACKUPS = ["azure", "own-pool", "tape", "share"]
+_PLAIN_TRUST = [("trusted", "kerberos"), ("trusted", "ntlm"), ("trusted", "certificate")]
+_UNTRUSTED = [
+    ("untrusted", "certificate"),
+    ("workgroup", "certificate"),
+    ("workgroup", "ntlm"),
+    ("untrusted", "kerberos"),
+]
+
+
+class _DpmBuilder:
+    """Draws the `dpm_servers` of a document: names, the protection graph, each server's keys."""
+
+    def __init__(self, chooser: _Chooser):
+        self.c, self.draw = chooser, chooser.draw
+
+    def names(self, n: int) -> list[str]:
         odd = self.draw(st.integers(0, 3)) == 3  # now and then, names that need quoting
         names: list[str] = []
         for i in range(n):
@@ -214,243 +316,151 @@ class _Builder:
         for r in range(n):
             if parent[r] is not None:
                 continue
-            below = [i for i in range(n) if i != r and self._root(parent, i) == r]
+            below = [i for i in range(n) if i != r and _root(parent, i) == r]
             if not below:
                 continue
             two = [i for i in below if depth[i] == 1]
             longer = [i for i in below if depth[i] >= 2]
             # closing at depth 1 is a 2-cycle (supported); deeper is a longer cycle, which is a
             # warning except under strict
-            safe = [None, *two] + (longer if self.profile != "strict" else [])
-            closer = self.pick(safe, longer)
+            safe = [None, *two] + (longer if self.c.profile != "strict" else [])
+            closer = self.c.pick(safe, longer)
             if closer is not None:
                 edges.add((closer, r))
-        if not self.safe and self.draw(st.integers(0, 9)) < self.wildness:
+        if not self.c.safe and self.draw(st.integers(0, 9)) < self.c.wildness:
             extra = self.draw(
                 st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3)
             )
             edges.update(extra)
         return edges
 
-    @staticmethod
-    def _root(parent: list[int | None], i: int) -> int:
-        while parent[i] is not None:
-            i = parent[i]  # type: ignore[assignment]
-        return i
-
-    # ---- the document --------------------------------------------------------------------
-    def build(self, min_dpm: int, max_dpm: int) -> dict[str, Any]:
-        draw, pick = self.draw, self.pick
+    def build(self, min_dpm: int, max_dpm: int) -> tuple[dict[str, dict], list[str], _Dpms]:
+        """The DPM servers' entries, the tape libraries they name, and what later draws need."""
+        draw = self.draw
         n = draw(st.integers(min_dpm, max_dpm))
-        names = self.dpm_names(n)
+        names = self.names(n)
         edges = self.graph(n) if n else set()
-        protectors = {y: sorted(x for x, yy in edges if yy == y) for y in range(n)}
         component = _components(n, edges)
-        lower = draw(st.integers(0, 4)) == 4  # references spelt in another case now and then
-
-        def ref(name: str) -> str:
-            return name.lower() if lower else name
-
+        dpms = _Dpms(names, edges, lower=draw(st.integers(0, 4)) == 4)
         family = {c: draw(st.sampled_from(FULL_VERSIONS)) for c in set(component)}
         # wild: a component mixing builds of one release (BUILD-MATCH in 2019+, VERSION-MATCH before)
-        mixed = {c: pick([False], [True]) for c in set(component)}
+        mixed = {c: self.c.pick([False], [True]) for c in set(component)}
         os_of = {c: draw(st.sampled_from([None, *OS_NAMES])) for c in set(component)}
-        library_of = {v: f"TL{i + 1}" for i, v in enumerate(FULL_VERSIONS)}
-        libraries: list[str] = []
-
-        dpms: dict[str, dict[str, Any]] = {}
-        self.status: dict[str, str] = {}
-        self.scope: dict[str, list[str]] = {}
+        self.libraries: list[str] = []
+        entries: dict[str, dict[str, Any]] = {}
         for i, name in enumerate(names):
-            d: dict[str, Any] = {}
-            protected = bool(protectors[i])
-            linked = protected or any(x == i for x, _ in edges)
-            kind = pick(["dpm"], ["mabs"]) if linked else draw(st.sampled_from(["dpm", "mabs"]))
-            if kind != "dpm":
-                d["kind"] = kind
-            status = draw(st.sampled_from(["up", "failed", "removed"]))
-            v = family[component[i]]
-            if status == "removed":  # removed servers are compared with nobody
-                d["version"] = draw(st.sampled_from([v, *FULL_VERSIONS, short(v)]))
-            else:
-                # wild: another build of the same release (BUILD-MATCH in 2019+), or any other
-                siblings = [x for x in FULL_VERSIONS if short(x) == short(v) and x != v]
-                if mixed[component[i]]:
-                    d["version"] = draw(st.sampled_from(["10.19.58.0", "10.19.202.0", "10.19"]))
-                else:
-                    d["version"] = pick([v, short(v)], [*siblings, *FULL_VERSIONS])
-            os_name = os_of[component[i]]
-            d["os"] = pick([os_name, None] if os_name else [None], OS_NAMES)
-            if d["os"] is None:
-                del d["os"]
-            if status != "up":
-                d["status"] = status
-            if status == "failed":
-                failure = draw(
-                    st.sampled_from(
-                        [
-                            None,
-                            {"database": "intact"},
-                            {"database": "lost", "storage": "lost"},
-                            {"storage": "intact"},
-                        ]
-                    )
-                )
-                if failure is not None:
-                    d["failure"] = failure
-            children = sorted(y for x, y in edges if x == i)
-            if children:
-                d["protects"] = [ref(names[y]) for y in children]
-            if pick([False] if protected else [False, True], [True]):
-                d["protects_own_database"] = True
-            scope = draw(st.sampled_from(SCOPES))
-            if scope is not None:
-                d["secondary_scope"] = scope
-            effective_scope = SCOPE if scope is None else scope
-            database: dict[str, Any] = {}
-            sql = draw(st.sampled_from(["local", "remote"]))
-            if sql != "local":
-                database["sql"] = sql
-            good_backups = [None, "secondary", "sql-native", "none"]
-            bad_backups = ["azure", "own-pool", "tape", "share"]
-            if protected and sql == "local":
-                backup = pick(good_backups, bad_backups)
-            else:
-                backup = draw(st.sampled_from(good_backups + bad_backups))
-            if backup is not None:
-                database["backup"] = backup
-            if protected and "database" in effective_scope:
-                vss = pick(["running"], ["stopped"])
-            else:
-                vss = draw(st.sampled_from(["running", "stopped"]))
-            if vss != "running":
-                database["vss_writer"] = vss
-            if database:
-                d["database"] = database
-            plain = [("trusted", "kerberos"), ("trusted", "ntlm"), ("trusted", "certificate")]
-            untrusted = [
-                ("untrusted", "certificate"),
-                ("workgroup", "certificate"),
-                ("workgroup", "ntlm"),
-                ("untrusted", "kerberos"),
+            c = component[i]
+            entries[name] = self.dpm(dpms, i, edges, family[c], mixed[c], os_of[c])
+        return entries, self.libraries, dpms
+
+    def dpm(self, dpms: _Dpms, i: int, edges, v: str, mixed: bool, os_name) -> dict[str, Any]:
+        """One DPM server's entry; records its status and effective scope in `dpms`."""
+        draw, pick, name = self.draw, self.c.pick, dpms.names[i]
+        d: dict[str, Any] = {}
+        protected = bool(dpms.protector_of[name])
+        linked = protected or any(x == i for x, _ in edges)
+        kind = pick(["dpm"], ["mabs"]) if linked else draw(st.sampled_from(["dpm", "mabs"]))
+        if kind != "dpm":
+            d["kind"] = kind
+        status = draw(st.sampled_from(["up", "failed", "removed"]))
+        d["version"] = self.version(status, v, mixed)
+        d["os"] = pick([os_name, None] if os_name else [None], OS_NAMES)
+        if d["os"] is None:
+            del d["os"]
+        if status != "up":
+            d["status"] = status
+        if status == "failed":
+            failure = draw(st.sampled_from(_failures()))
+            if failure is not None:
+                d["failure"] = failure
+        children = sorted(y for x, y in edges if x == i)
+        if children:
+            d["protects"] = [dpms.ref(dpms.names[y]) for y in children]
+        if pick([False] if protected else [False, True], [True]):
+            d["protects_own_database"] = True
+        scope = draw(st.sampled_from(SCOPES))
+        if scope is not None:
+            d["secondary_scope"] = scope
+        effective_scope = SCOPE if scope is None else scope
+        database = self.database(protected, "database" in effective_scope)
+        if database:
+            d["database"] = database
+        self.trust(d, protected)
+        self.knows_and_library(d, dpms, name, status, v)
+        dpms.status[name] = status
+        dpms.scope[name] = effective_scope
+        return d
+
+    def version(self, status: str, v: str, mixed: bool) -> str:
+        if status == "removed":  # removed servers are compared with nobody
+            return self.draw(st.sampled_from([v, *FULL_VERSIONS, short(v)]))
+        # wild: another build of the same release (BUILD-MATCH in 2019+), or any other
+        siblings = [x for x in FULL_VERSIONS if short(x) == short(v) and x != v]
+        if mixed:
+            return self.draw(st.sampled_from(["10.19.58.0", "10.19.202.0", "10.19"]))
+        return self.c.pick([v, short(v)], [*siblings, *FULL_VERSIONS])
+
+    def database(self, protected: bool, scoped: bool) -> dict[str, Any]:
+        """The `database` block: where a protected server's database is backed up (and by VSS)."""
+        draw, pick = self.draw, self.c.pick
+        database: dict[str, Any] = {}
+        sql = draw(st.sampled_from(["local", "remote"]))
+        if sql != "local":
+            database["sql"] = sql
+        if protected and sql == "local":
+            backup = pick(_GOOD_BACKUPS, _BAD_BACKUPS)
+        else:
+            backup = draw(st.sampled_from(_GOOD_BACKUPS + _BAD_BACKUPS))
+        if backup is not None:
+            database["backup"] = backup
+        if protected and scoped:
+            vss = pick(["running"], ["stopped"])
+        else:
+            vss = draw(st.sampled_from(["running", "stopped"]))
+        if vss != "running":
+            database["vss_writer"] = vss
+        return database
+
+    def trust(self, d: dict[str, Any], protected: bool) -> None:
+        pick = self.c.pick
+        if not protected:
+            trust, auth = self.draw(st.sampled_from(_PLAIN_TRUST + _UNTRUSTED))
+        elif self.c.profile in ("strict", "2025"):
+            trust, auth = pick(_PLAIN_TRUST, _UNTRUSTED)
+        else:
+            trust, auth = pick(_PLAIN_TRUST + _UNTRUSTED[:2], _UNTRUSTED[2:])
+        if trust != "trusted":
+            d["trust"] = trust
+        if auth != "kerberos":
+            d["auth"] = auth
+
+    def knows_and_library(self, d: dict, dpms: _Dpms, name: str, status: str, v: str) -> None:
+        draw = self.draw
+        others = [x for x in dpms.names if x != name]
+        if others and draw(st.integers(0, 3)) == 3:
+            d["knows"] = [
+                dpms.ref(x)
+                for x in draw(st.lists(st.sampled_from(others), unique=True, max_size=2))
             ]
-            if not protected:
-                trust, auth = draw(st.sampled_from(plain + untrusted))
-            elif self.profile in ("strict", "2025"):
-                trust, auth = pick(plain, untrusted)
-            else:
-                trust, auth = pick(plain + untrusted[:2], untrusted[2:])
-            if trust != "trusted":
-                d["trust"] = trust
-            if auth != "kerberos":
-                d["auth"] = auth
-            others = [x for x in names if x != name]
-            if others and draw(st.integers(0, 3)) == 3:
-                d["knows"] = [
-                    ref(x) for x in draw(st.lists(st.sampled_from(others), unique=True, max_size=2))
-                ]
-            if status == "removed":  # compared with nobody
-                lib = draw(st.sampled_from([None, "TL1", "TL2"]))
-            else:
-                lib = pick([None, library_of[family[component[i]]]], ["TL1", "TL2"])
-            if lib is not None:
-                d["tape_library"] = ref(lib)
-                if lib not in libraries:
-                    libraries.append(lib)
-            dpms[name] = d
-            self.status[name] = status
-            self.scope[name] = effective_scope
+        if status == "removed":  # compared with nobody
+            lib = draw(st.sampled_from([None, "TL1", "TL2"]))
+        else:
+            lib = self.c.pick([None, f"TL{FULL_VERSIONS.index(v) + 1}"], ["TL1", "TL2"])
+        if lib is not None:
+            d["tape_library"] = dpms.ref(lib)
+            if lib not in self.libraries:
+                self.libraries.append(lib)
 
-        self.names = names
-        self.protector_of = {
-            names[y]: [names[x] for x in xs] for y, xs in protectors.items()
-        }  # name -> protectors
-        self.up = [x for x in names if self.status[x] == "up"]
-        self.dead = [x for x in names if self.status[x] != "up"]
-        self.edges = {(names[x], names[y]) for x, y in edges}
 
-        servers: dict[str, dict[str, Any]] = {}
-        m = draw(st.integers(0, _MAX_SERVERS))
-        odd = draw(st.integers(0, 3)) == 3
-        for k in range(m):
-            sname = f"S{k + 1}"
-            if odd:
-                sname = draw(st.sampled_from([sname, *ODD_SERVER_NAMES]))
-            taken = {canon(x) for x in [*servers, *names]}
-            if canon(sname) in taken:
-                sname = f"S{k + 1}"
-                if canon(sname) in taken:
-                    continue
-            servers[sname] = self.server(sname, ref)
+class _ServerBuilder:
+    """Draws one protected server: plain, switched to a secondary, or a scaled-out cluster."""
 
-        doc: dict[str, Any] = {"dpmsmt": 1}
-        if draw(st.booleans()) or self.profile != "strict":
-            doc["profile"] = self.profile
-        if draw(st.integers(0, 3)) == 3:
-            doc["name"] = draw(st.sampled_from(["Estate", "a: b # c", "2019", ""]))
-        doc["dpm_servers"] = dpms
-        if servers or draw(st.booleans()):
-            doc["servers"] = servers
+    def __init__(self, chooser: _Chooser, dpms: _Dpms):
+        self.c, self.draw, self.dpms = chooser, chooser.draw, dpms
 
-        # inactive replicas: what a DPM server still holds after a move or a switch
-        ids = [f"{s}/{ds['name']}" for s, sd in servers.items() for ds in sd.get("datasources", [])]
-        if names and draw(st.integers(0, 2)) == 2:
-            candidates = [
-                (holder, ds_id, source)
-                for holder in names
-                for ds_id in [*ids, "Gone/D:\\"]
-                for source in [None, *names]
-            ]
-            safe = [c for c in candidates if not self.moved_under_secondary(doc, *c)]
-            unsafe = [c for c in candidates if c not in safe]
-            # the exception of MOVED-UNDER-SECONDARY: a switched data source's new primary still
-            # holds its replica as the secondary of the server it was switched from
-            switched = [
-                (self._name(ds["primary"]), f"{s}/{ds['name']}", self._name(ds["switched_from"]))
-                for s, sd in servers.items()
-                for ds in sd.get("datasources", [])
-                if ds.get("mode") == "switched" and ds.get("primary")
-            ]
-            entries = st.sampled_from(safe)
-            if switched:
-                entries |= st.sampled_from(switched)
-            if unsafe and not self.safe:
-                entries |= st.sampled_from(unsafe)
-            chosen = draw(st.lists(entries, max_size=3, unique=True))
-            for holder, ds_id, source in chosen:
-                entry: dict[str, Any] = {"datasource": ref(ds_id)}
-                if source is not None or draw(st.booleans()):
-                    entry["from"] = None if source is None else ref(source)
-                dpms[holder].setdefault("inactive", []).append(entry)
-
-        if libraries or draw(st.integers(0, 3)) == 3:
-            extra = [] if draw(st.booleans()) else ["TL9"]
-            doc["tape_libraries"] = {
-                lib: draw(st.sampled_from([{}, None])) for lib in [*libraries, *extra]
-            }
-
-        waivers = draw(
-            st.lists(
-                st.builds(
-                    _waiver,
-                    st.sampled_from(RULE_IDS),
-                    st.sampled_from([None, *names, *servers, *ids]),
-                    st.sampled_from([*LIVE, *EXPIRED]),
-                    st.booleans(),
-                ),
-                max_size=3,
-            )
-        )
-        if waivers:
-            doc["waivers"] = waivers
-        return doc
-
-    def server(self, sname: str, ref: Callable[[str], str]) -> dict[str, Any]:
-        draw, pick = self.draw, self.pick
-        up, names = self.up, self.names
+    def build(self, sname: str) -> dict[str, Any]:
+        draw, dpms = self.draw, self.dpms
         shape = draw(st.sampled_from(["plain", "plain", "switched", "scale-out"]))
-        s: dict[str, Any] = {}
-        datasources: list[dict[str, Any]] = []
         ds_names = draw(
             st.lists(
                 st.sampled_from(DATASOURCE_NAMES),
@@ -459,102 +469,107 @@ class _Builder:
                 min_size=1 if shape != "plain" else 0,
             )
         )
-
         # a switched server: its primary q protects the server p it was switched away from
         # (or p is dead and has no protector left)
-        switches = [(q, p) for q, p in sorted(self.edges) if q != p and self.status[q] == "up"] + [
-            (q, p) for q in up for p in self.dead if not self.protector_of[p]
+        switches = [(q, p) for q, p in sorted(dpms.edges) if q != p and dpms.status[q] == "up"] + [
+            (q, p) for q in dpms.up for p in dpms.dead if not dpms.protector_of[p]
         ]
-        if shape == "switched" and (switches or not self.safe) and names:
-            q, p = (
-                pick(switches, [(a, b) for a in names for b in names])
-                if switches
-                else (
-                    draw(st.sampled_from(names)),
-                    draw(st.sampled_from(names)),
-                )
-            )
-            s["agent"] = ref(pick([q], names))
-            for i, name in enumerate(ds_names):
-                ds: dict[str, Any] = {"name": name, "type": draw(st.sampled_from(DATASOURCE_TYPES))}
-                if i == 0 or draw(st.booleans()):
-                    ds.update(mode="switched", primary=ref(q), switched_from=ref(p))
-                else:
-                    ds["primary"] = pick([ref(q), None], names)
-                secondary = pick([None], names)
-                if secondary is not None:
-                    ds["secondary"] = ref(secondary)
-                self.policies(ds, secondary)
-                datasources.append(ds)
-            s["datasources"] = datasources
-            return s
+        if shape == "switched" and (switches or not self.c.safe) and dpms.names:
+            return self.switched(ds_names, switches)
+        if shape == "scale-out" and len(dpms.up if self.c.safe else dpms.names) >= 2:
+            return self.scale_out(ds_names)
+        return self.plain(ds_names)
 
-        # a Hyper-V cluster with scaled-out protection: one agent owner per node
-        if shape == "scale-out" and len(up if self.safe else names) >= 2:
-            agents = draw(
-                st.lists(
-                    st.sampled_from(up if self.safe else names), min_size=2, max_size=3, unique=True
-                )
-            )
-            s["agent"] = [ref(a) for a in agents]
-            if self.flag(True):
-                s["cluster"] = True
-            for name in ds_names:
-                ds = {"name": name, "type": pick(["hyperv"], DATASOURCE_TYPES)}
-                primary = pick(agents, [*names, None])
-                ds["primary"] = None if primary is None else ref(primary)
-                if self.flag(True):
-                    ds["hyperv_scale_out"] = True
-                secondary = pick([None], names)
-                if secondary is not None:
-                    ds["secondary"] = ref(secondary)
-                self.policies(ds, secondary)
-                datasources.append(ds)
-            s["datasources"] = datasources
-            return s
+    def switched(self, ds_names: list[str], switches: list[tuple[str, str]]) -> dict[str, Any]:
+        draw, pick, names, ref = self.draw, self.c.pick, self.dpms.names, self.dpms.ref
+        if switches:
+            q, p = pick(switches, [(a, b) for a in names for b in names])
+        else:
+            q, p = draw(st.sampled_from(names)), draw(st.sampled_from(names))
+        s: dict[str, Any] = {"agent": ref(pick([q], names))}
+        datasources = []
+        for i, name in enumerate(ds_names):
+            ds: dict[str, Any] = {"name": name, "type": draw(st.sampled_from(DATASOURCE_TYPES))}
+            if i == 0 or draw(st.booleans()):
+                ds.update(mode="switched", primary=ref(q), switched_from=ref(p))
+            else:
+                ds["primary"] = pick([ref(q), None], names)
+            self.secondary(ds, pick([None], names))
+            datasources.append(ds)
+        s["datasources"] = datasources
+        return s
 
-        # a plain server: one agent, data sources on it (or on others, wild)
-        agent = pick([None, *up], names) if names else None
+    def scale_out(self, ds_names: list[str]) -> dict[str, Any]:
+        """A Hyper-V cluster with scaled-out protection: one agent owner per node."""
+        draw, pick, names, ref = self.draw, self.c.pick, self.dpms.names, self.dpms.ref
+        owners = self.dpms.up if self.c.safe else names
+        agents = draw(st.lists(st.sampled_from(owners), min_size=2, max_size=3, unique=True))
+        s: dict[str, Any] = {"agent": [ref(a) for a in agents]}
+        if self.c.flag(True):
+            s["cluster"] = True
+        datasources = []
+        for name in ds_names:
+            ds = {"name": name, "type": pick(["hyperv"], DATASOURCE_TYPES)}
+            primary = pick(agents, [*names, None])
+            ds["primary"] = None if primary is None else ref(primary)
+            if self.c.flag(True):
+                ds["hyperv_scale_out"] = True
+            self.secondary(ds, pick([None], names))
+            datasources.append(ds)
+        s["datasources"] = datasources
+        return s
+
+    def plain(self, ds_names: list[str]) -> dict[str, Any]:
+        """One agent, data sources on it (or on others, wild)."""
+        draw, names, ref = self.draw, self.dpms.names, self.dpms.ref
+        s: dict[str, Any] = {}
+        agent = self.c.pick([None, *self.dpms.up], names) if names else None
         if agent is not None:
             s["agent"] = ref(agent) if draw(st.booleans()) else [ref(agent)]
         if draw(st.integers(0, 5)) == 5:
             s["cluster"] = True
-        for name in ds_names:
-            ds = {"name": name, "type": draw(st.sampled_from(DATASOURCE_TYPES))}
-            how = draw(st.sampled_from(["default", "explicit", "none"]))
-            if how == "default":
-                primary = agent
-            elif how == "explicit":
-                primary = pick([agent], names) if names else None
-                ds["primary"] = None if primary is None else ref(primary)
-            else:
-                primary = None
-                ds["primary"] = None
-            dedup = draw(st.integers(0, 4)) == 4
-            scale_out = draw(st.integers(0, 5)) == 5
-            if dedup:
-                ds["dedup"] = True
-            if scale_out:
-                ds["hyperv_scale_out"] = True
-            good = [None]
-            if (
-                primary is not None
-                and len(self.protector_of[primary]) == 1
-                and "replicas" in self.scope[primary]
-                and not dedup
-                and not scale_out
-            ):
-                good.append(self.protector_of[primary][0])
-            secondary = pick(good, names)
-            if secondary is not None:
-                ds["secondary"] = ref(secondary)
-            self.policies(ds, secondary)
-            if draw(st.integers(0, 3)) == 3:
-                ds["protection_group"] = draw(st.sampled_from(["PG1", "PG 2", "1"]))
-            datasources.append(ds)
+        datasources = [self.plain_datasource(name, agent) for name in ds_names]
         if datasources or draw(st.booleans()):
             s["datasources"] = datasources
         return s
+
+    def plain_datasource(self, name: str, agent: str | None) -> dict[str, Any]:
+        draw, names, dpms = self.draw, self.dpms.names, self.dpms
+        ds: dict[str, Any] = {"name": name, "type": draw(st.sampled_from(DATASOURCE_TYPES))}
+        how = draw(st.sampled_from(["default", "explicit", "none"]))
+        if how == "default":
+            primary = agent
+        elif how == "explicit":
+            primary = self.c.pick([agent], names) if names else None
+            ds["primary"] = None if primary is None else dpms.ref(primary)
+        else:
+            primary = None
+            ds["primary"] = None
+        dedup = draw(st.integers(0, 4)) == 4
+        scale_out = draw(st.integers(0, 5)) == 5
+        if dedup:
+            ds["dedup"] = True
+        if scale_out:
+            ds["hyperv_scale_out"] = True
+        good = [None]
+        if (
+            primary is not None
+            and len(dpms.protector_of[primary]) == 1
+            and "replicas" in dpms.scope[primary]
+            and not dedup
+            and not scale_out
+        ):
+            good.append(dpms.protector_of[primary][0])
+        self.secondary(ds, self.c.pick(good, names))
+        if draw(st.integers(0, 3)) == 3:
+            ds["protection_group"] = draw(st.sampled_from(["PG1", "PG 2", "1"]))
+        return ds
+
+    def secondary(self, ds: dict[str, Any], secondary: str | None) -> None:
+        """A data source's secondary (None: none), then its policies."""
+        if secondary is not None:
+            ds["secondary"] = self.dpms.ref(secondary)
+        self.policies(ds, secondary)
 
     def policies(self, ds: dict[str, Any], secondary: str | None) -> None:
         draw = self.draw
@@ -577,7 +592,7 @@ class _Builder:
             {"short_term": "disk", "long_term": "tape"},
             {"long_term": "tape", "sync_before_recovery_point": True},
         ]
-        if self.profile in ("2016", "2019", "2022", "2025"):
+        if self.c.profile in ("2016", "2019", "2022", "2025"):
             good.append({"long_term": "online", "sync_minutes": 1440})  # a warning there
         bad = [
             {},
@@ -588,58 +603,100 @@ class _Builder:
             {"sync_minutes": 1440, "exclude_extensions": [".tmp", ".bak"]},
         ]
         # without a replica the secondary policy is not read: anything goes
-        sp = draw(st.sampled_from(good + bad)) if secondary is None else self.pick(good, bad)
+        sp = draw(st.sampled_from(good + bad)) if secondary is None else self.c.pick(good, bad)
         if sp is not None:
             ds["secondary_policy"] = copy.deepcopy(sp)
 
-    def moved_under_secondary(self, doc: dict, holder: str, ds_id: str, source) -> bool:
-        """Whether an inactive entry breaks MOVED-UNDER-SECONDARY (rules.md's formal reading)."""
-        if source is None:
-            return False
-        server, _, name = ds_id.partition("/")
-        sd = doc.get("servers", {}).get(server)
-        if sd is None:
-            return False
-        ds = next((d for d in sd.get("datasources", []) if canon(d["name"]) == canon(name)), None)
-        if ds is None:
-            return False
-        if "primary" in ds:
-            q = ds["primary"]
-        else:
-            agent = sd.get("agent")
-            q = agent[0] if isinstance(agent, list) and len(agent) == 1 else agent
-        if q is None or isinstance(q, list):
-            return False
-        q = self._name(q)
-        if q == source:
-            return False
-        if (
-            q == holder
-            and ds.get("mode") == "switched"
-            and self._name(ds["switched_from"]) == source
-        ):
-            return False
-        return q in self.knows(doc, holder)
 
-    def _name(self, ref: str) -> str:
-        return next(n for n in self.names if canon(n) == canon(ref))
+def _build(chooser: _Chooser, min_dpm: int, max_dpm: int) -> dict[str, Any]:
+    """One topology document: DPM servers, protected servers, inactive replicas, waivers."""
+    draw = chooser.draw
+    entries, libraries, dpms = _DpmBuilder(chooser).build(min_dpm, max_dpm)
+    servers = _servers(chooser, dpms)
+    doc: dict[str, Any] = {"dpmsmt": 1}
+    if draw(st.booleans()) or chooser.profile != "strict":
+        doc["profile"] = chooser.profile
+    if draw(st.integers(0, 3)) == 3:
+        doc["name"] = draw(st.sampled_from(["Estate", "a: b # c", "2019", ""]))
+    doc["dpm_servers"] = entries
+    if servers or draw(st.booleans()):
+        doc["servers"] = servers
+    ids = [f"{s}/{ds['name']}" for s, sd in servers.items() for ds in sd.get("datasources", [])]
+    if dpms.names and draw(st.integers(0, 2)) == 2:
+        _inactive(chooser, doc, dpms, ids)
+    if libraries or draw(st.integers(0, 3)) == 3:
+        extra = [] if draw(st.booleans()) else ["TL9"]
+        doc["tape_libraries"] = {
+            lib: draw(st.sampled_from([{}, None])) for lib in [*libraries, *extra]
+        }
+    waiver = st.builds(
+        _waiver,
+        st.sampled_from(RULE_IDS),
+        st.sampled_from([None, *dpms.names, *servers, *ids]),
+        st.sampled_from([*LIVE, *EXPIRED]),
+        st.booleans(),
+    )
+    waivers = draw(st.lists(waiver, max_size=3))
+    if waivers:
+        doc["waivers"] = waivers
+    return doc
 
-    def knows(self, doc: dict, s: str) -> set[str]:
-        comp = {s}
-        todo = [s]
-        while todo:
-            x = todo.pop()
-            for a, b in self.edges:
-                for u, v in ((a, b), (b, a)):
-                    if u == x and v not in comp:
-                        comp.add(v)
-                        todo.append(v)
-        dpms = doc["dpm_servers"]
-        comp.update(self._name(k) for k in dpms[s].get("knows", []))
-        comp.update(
-            n for n, d in dpms.items() if canon(s) in {canon(k) for k in d.get("knows", [])}
-        )
-        return comp
+
+def _servers(chooser: _Chooser, dpms: _Dpms) -> dict[str, dict[str, Any]]:
+    draw, names = chooser.draw, dpms.names
+    builder = _ServerBuilder(chooser, dpms)
+    servers: dict[str, dict[str, Any]] = {}
+    m = draw(st.integers(0, _MAX_SERVERS))
+    odd = draw(st.integers(0, 3)) == 3
+    for k in range(m):
+        sname = f"S{k + 1}"
+        if odd:
+            sname = draw(st.sampled_from([sname, *ODD_SERVER_NAMES]))
+        taken = {canon(x) for x in [*servers, *names]}
+        if canon(sname) in taken:
+            sname = f"S{k + 1}"
+            if canon(sname) in taken:
+                continue
+        servers[sname] = builder.build(sname)
+    return servers
+
+
+def _inactive(chooser: _Chooser, doc: dict[str, Any], dpms: _Dpms, ids: list[str]) -> None:
+    """Inactive replicas: what a DPM server still holds after a move or a switch."""
+    draw, servers = chooser.draw, doc.get("servers", {})
+    candidates = [
+        (holder, ds_id, source)
+        for holder in dpms.names
+        for ds_id in [*ids, "Gone/D:\\"]
+        for source in [None, *dpms.names]
+    ]
+    safe = [c for c in candidates if not dpms.moved_under_secondary(doc, *c)]
+    unsafe = [c for c in candidates if c not in safe]
+    # the exception of MOVED-UNDER-SECONDARY: a switched data source's new primary still
+    # holds its replica as the secondary of the server it was switched from
+    switched = [
+        (dpms.name(ds["primary"]), f"{s}/{ds['name']}", dpms.name(ds["switched_from"]))
+        for s, sd in servers.items()
+        for ds in sd.get("datasources", [])
+        if ds.get("mode") == "switched" and ds.get("primary")
+    ]
+    entries = st.sampled_from(safe)
+    if switched:
+        entries |= st.sampled_from(switched)
+    if unsafe and not chooser.safe:
+        entries |= st.sampled_from(unsafe)
+    chosen = draw(st.lists(entries, max_size=3, unique=True))
+    for holder, ds_id, source in chosen:
+        entry: dict[str, Any] = {"datasource": dpms.ref(ds_id)}
+        if source is not None or draw(st.booleans()):
+            entry["from"] = None if source is None else dpms.ref(source)
+        doc["dpm_servers"][holder].setdefault("inactive", []).append(entry)
+
+
+def _root(parent: list[int | None], i: int) -> int:
+    while parent[i] is not None:
+        i = parent[i]  # type: ignore[assignment]
+    return i
 
 
 def _waiver(rule: str, target: str | None, expires: str | None, lower: bool) -> dict[str, Any]:
@@ -812,8 +869,8 @@ def _documents(draw, min_dpm: int, max_dpm: int, valid: bool | None, profile: st
         valid_here, inject = valid, not valid
     prof = profile if profile is not None else draw(st.sampled_from(PROFILES))
     wildness = 0 if valid_here else draw(st.sampled_from([1, 3, 10]))
-    builder = _Builder(draw, safe=valid_here, profile=prof, wildness=wildness)
-    doc = builder.build(max(min_dpm, 1) if inject else min_dpm, max_dpm)
+    chooser = _Chooser(draw, safe=valid_here, profile=prof, wildness=wildness)
+    doc = _build(chooser, max(min_dpm, 1) if inject else min_dpm, max_dpm)
     add_fidelity_keys(doc, draw, safe=valid_here, profile=prof)
     if inject:
         rule, _ = _inject(doc, draw, _INJECTIONS)  # _inject_self always applies
@@ -902,23 +959,114 @@ def _primary_of(sd: dict, ds: dict):
     return agent
 
 
+class _Change:
+    """One change drawn to a topology: `before` and `after` start as copies of its document."""
+
+    def __init__(self, draw, topology: Topology, doc: dict, protected: list, switchable: list):
+        self.draw, self.topology, self.protected, self.switchable = (
+            draw,
+            topology,
+            protected,
+            switchable,
+        )
+        self.dpms: dict[str, dict] = doc["dpm_servers"]
+        self.servers: dict[str, dict] = doc.get("servers", {})
+        self.before, self.after = copy.deepcopy(doc), copy.deepcopy(doc)
+
+    def failure(self):
+        return self.draw(
+            st.sampled_from([None, {"database": "intact"}, {"database": "lost", "storage": "lost"}])
+        )
+
+    def dpm(self) -> str:
+        return self.draw(st.sampled_from(list(self.dpms)))
+
+    def move(self) -> None:
+        """A protected server moves to another DPM server (with its secondary)."""
+        draw = self.draw
+        s, p = draw(st.sampled_from(self.protected))
+        n = draw(st.sampled_from([x for x in self.dpms if x != p]))
+        protector = self.topology.protectors[n]
+        sd = self.after["servers"][s]
+        sd["agent"] = n
+        for ds in sd.get("datasources", []):
+            if _primary_of(self.servers[s], ds) is None:
+                continue
+            ds.update(primary=n, mode="normal")
+            ds.pop("switched_from", None)
+            ds.pop("secondary", None)
+            if len(protector) == 1 and draw(st.booleans()):
+                ds["secondary"] = protector[0]
+
+    def switch(self) -> None:
+        """p fails; its server is switched to p's secondary."""
+        s, p = self.draw(st.sampled_from(self.switchable))
+        q = self.draw(st.sampled_from(list(self.topology.protectors[p])))
+        failure = self.failure()
+        for side in (self.before, self.after):
+            if side["dpm_servers"][p].get("status", "up") == "up":
+                _fail(side["dpm_servers"][p], failure)
+        sd = self.after["servers"][s]
+        sd["agent"] = q
+        for ds in sd.get("datasources", []):
+            if _primary_of(self.servers[s], ds) == p:
+                ds.update(primary=q, mode="switched", switched_from=p)
+                ds.pop("secondary", None)
+            elif "primary" not in ds:
+                ds["primary"] = _primary_of(self.servers[s], ds)
+
+    def rebuild(self) -> None:
+        """d failed, comes back (same or another version)."""
+        d = self.dpm()
+        _fail(self.before["dpm_servers"][d], self.failure())
+        _up(self.after["dpm_servers"][d])
+        version = self.draw(st.sampled_from([self.dpms[d]["version"], *FULL_VERSIONS]))
+        self.before["dpm_servers"][d]["version"] = self.dpms[d]["version"]
+        self.after["dpm_servers"][d]["version"] = version
+
+    def comeback(self) -> None:
+        """A removed server comes back (REMOVED-IS-GONE)."""
+        d = self.dpm()
+        self.before["dpm_servers"][d]["status"] = "removed"
+        self.before["dpm_servers"][d].pop("failure", None)
+        _up(self.after["dpm_servers"][d])
+
+    def rename(self) -> None:
+        """d keeps its identity under a new name (DPM-KEEPS-NAME-AND-DOMAIN)."""
+        d = self.dpm()
+        identity = self.dpms[d].get("identity") or f"guid-{d}"
+        for side in (self.before, self.after):
+            side["dpm_servers"][d]["identity"] = identity
+        _rename(self.after, d, _fresh_name(self.after, f"{d}-NEW"))
+
+    def domain(self) -> None:
+        """d moves to another domain."""
+        d = self.dpm()
+        self.before["dpm_servers"][d]["domain"] = "corp.example"
+        self.after["dpm_servers"][d]["domain"] = self.draw(
+            st.sampled_from(["corp.example", "new.example"])
+        )
+
+    def fail(self) -> None:
+        """A server fails."""
+        d = self.dpm()
+        _up(self.before["dpm_servers"][d])
+        _fail(self.after["dpm_servers"][d], self.failure())
+
+
 @st.composite
 def _changes(draw, topology: Topology, renames: bool = False):
     doc = document(topology, flow=False)
-    dpms: dict[str, dict] = doc["dpm_servers"]
-    servers: dict[str, dict] = doc.get("servers", {})
-    failures_ = st.sampled_from(
-        [None, {"database": "intact"}, {"database": "lost", "storage": "lost"}]
-    )
-    kinds = []
+    dpms, servers = doc["dpm_servers"], doc.get("servers", {})
     protected = [
         (s, p)
         for s, sd in servers.items()
         for p in sorted({_primary_of(sd, ds) for ds in sd.get("datasources", [])} - {None})
     ]
+    switchable = [(s, p) for s, p in protected if topology.protectors.get(p)]
+    kinds = []
     if protected and len(dpms) >= 2:
         kinds.append("move")
-    switchable = [(s, p) for s, p in protected if topology.protectors.get(p)]
     if switchable:
         kinds.append("switch")
     if dpms:
@@ -926,64 +1074,9 @@ def _changes(draw, topology: Topology, renames: bool = False):
     if not kinds:
         return topology, topology
     kind = draw(st.sampled_from(kinds))
-    before, after = copy.deepcopy(doc), copy.deepcopy(doc)
-
-    if kind == "move":  # a protected server moves to another DPM server (with its secondary)
-        s, p = draw(st.sampled_from(protected))
-        n = draw(st.sampled_from([x for x in dpms if x != p]))
-        protector = topology.protectors[n]
-        sd = after["servers"][s]
-        sd["agent"] = n
-        for ds in sd.get("datasources", []):
-            if _primary_of(servers[s], ds) is None:
-                continue
-            ds.update(primary=n, mode="normal")
-            ds.pop("switched_from", None)
-            ds.pop("secondary", None)
-            if len(protector) == 1 and draw(st.booleans()):
-                ds["secondary"] = protector[0]
-    elif kind == "switch":  # p fails; its server is switched to p's secondary
-        s, p = draw(st.sampled_from(switchable))
-        q = draw(st.sampled_from(list(topology.protectors[p])))
-        failure = draw(failures_)
-        for side in (before, after):
-            if side["dpm_servers"][p].get("status", "up") == "up":
-                _fail(side["dpm_servers"][p], failure)
-        sd = after["servers"][s]
-        sd["agent"] = q
-        for ds in sd.get("datasources", []):
-            if _primary_of(servers[s], ds) == p:
-                ds.update(primary=q, mode="switched", switched_from=p)
-                ds.pop("secondary", None)
-            elif "primary" not in ds:
-                ds["primary"] = _primary_of(servers[s], ds)
-    elif kind == "rebuild":  # d failed, comes back (same or another version)
-        d = draw(st.sampled_from(list(dpms)))
-        _fail(before["dpm_servers"][d], draw(failures_))
-        _up(after["dpm_servers"][d])
-        version = draw(st.sampled_from([dpms[d]["version"], *FULL_VERSIONS]))
-        before["dpm_servers"][d]["version"] = dpms[d]["version"]
-        after["dpm_servers"][d]["version"] = version
-    elif kind == "comeback":  # a removed server comes back (REMOVED-IS-GONE)
-        d = draw(st.sampled_from(list(dpms)))
-        before["dpm_servers"][d]["status"] = "removed"
-        before["dpm_servers"][d].pop("failure", None)
-        _up(after["dpm_servers"][d])
-    elif kind == "rename":  # d keeps its identity under a new name (DPM-KEEPS-NAME-AND-DOMAIN)
-        d = draw(st.sampled_from(list(dpms)))
-        identity = dpms[d].get("identity") or f"guid-{d}"
-        for side in (before, after):
-            side["dpm_servers"][d]["identity"] = identity
-        _rename(after, d, _fresh_name(after, f"{d}-NEW"))
-    elif kind == "domain":  # d moves to another domain
-        d = draw(st.sampled_from(list(dpms)))
-        before["dpm_servers"][d]["domain"] = "corp.example"
-        after["dpm_servers"][d]["domain"] = draw(st.sampled_from(["corp.example", "new.example"]))
-    else:  # a server fails
-        d = draw(st.sampled_from(list(dpms)))
-        _up(before["dpm_servers"][d])
-        _fail(after["dpm_servers"][d], draw(failures_))
-    return document_to_topology(before), document_to_topology(after)
+    change = _Change(draw, topology, doc, protected, switchable)
+    getattr(change, kind)()
+    return document_to_topology(change.before), document_to_topology(change.after)
 
 
 def _fresh_name(doc: dict, name: str) -> str:
