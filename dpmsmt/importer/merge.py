@@ -14,7 +14,6 @@ case, a short name matching the first label of an FQDN.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -55,7 +54,7 @@ class Merged:
 
 def merge(exports: list[Export]) -> Merged:
     """Merge the exports (any order: the result depends only on their contents)."""
-    return _Merge(exports).run()
+    return _run(exports)
 
 
 # -- names -----------------------------------------------------------------------------------------
@@ -126,13 +125,16 @@ _TYPES = (
 def datasource_type(object_type: str | None, name: str) -> tuple[str, str | None]:
     """(format type, comment): `ObjectType` as format.md names it; anything it has no type for
     is `other`, with the original text as a comment."""
-    kind, note = _object_type(object_type)
-    if kind == "system-state" and "bare metal" in canon(name):
+    return _named(_object_type(object_type), name)
+
+
+def _named(typed: tuple[str, str | None], name: str) -> tuple[str, str | None]:
+    """A system-state data source named for bare metal is `bare-metal`."""
+    if typed[0] == "system-state" and "bare metal" in canon(name):
         return "bare-metal", None
-    return kind, note
+    return typed
 
 
-@functools.cache
 def _object_type(object_type: str | None) -> tuple[str, str | None]:
     text = (object_type or "").strip()
     t = text.casefold()
@@ -150,13 +152,6 @@ def _database_name(ds: dict) -> str:
     """The SQL database a data source names (the last part of its path)."""
     text = ds.get("LogicalPath") or ds.get("Name") or ""
     return text.replace("/", "\\").rsplit("\\", 1)[-1]
-
-
-def _is_system_state(ds: dict) -> bool:
-    return datasource_type(ds.get("ObjectType"), ds.get("Name") or "")[0] in (
-        "system-state",
-        "bare-metal",
-    )
 
 
 def _profile_of(version: str) -> str | None:
@@ -193,12 +188,15 @@ class _Seen:
     ds: dict
 
 
-class _Merge:
+class _Reading:
+    """What the exports say, indexed: the DPM servers, who names whom, every data source entry."""
+
     def __init__(self, exports: list[Export]):
         self.given = list(exports)  # a second export of one server is blamed in given order
         self.exports = sorted(exports, key=lambda e: (canon(e.computer), e.file))
         self.names = _Names()
         self.out = Merged(doc={})
+        self._types: dict[str | None, tuple[str, str | None]] = {}  # ObjectType -> (type, note)
         self.by_dpm: dict[str, Export] = {}
         self.dead: dict[str, Export] = {}  # named DPM server that did not export -> who named it
         self.edges: dict[str, set[str]] = defaultdict(set)
@@ -212,8 +210,15 @@ class _Merge:
         self.knows: dict[str, set[str]] = defaultdict(set)
         self.ds_names: dict[tuple[str, str], str] = {}
         self.groups: dict[tuple[str, str], dict] = {}
-        self._policies: dict[tuple[str, str], dict | None] = {}
-        self._switch_candidates: dict[str, list[str]] = {}
+
+    def datasource_type(self, ds: dict, name: str | None = None) -> tuple[str, str | None]:
+        """`datasource_type` of an entry (of its `Name` unless `name`), each `ObjectType` read
+        once: 200k data sources share a handful."""
+        object_type = ds.get("ObjectType")
+        typed = self._types.get(object_type)
+        if typed is None:
+            typed = self._types[object_type] = _object_type(object_type)
+        return _named(typed, ds.get("Name") or "" if name is None else name)
 
     def warn(self, message: str) -> None:
         self.out.warnings.append(message)
@@ -223,30 +228,6 @@ class _Merge:
 
     def comment(self, path: tuple, text: str) -> None:
         self.out.comments[path] = text
-
-    # -- reading the exports ---------------------------------------------------------------------
-    def run(self) -> Merged:
-        self.dpm_servers()
-        for e in self.exports:  # protected servers are written as their agents' lists spell them
-            for ps in e.section("ProductionServers"):
-                if ps.get("ServerName"):
-                    self.names.key(ps["ServerName"])
-        self.index_databases()
-        self.report_exports()
-        self.find_dead()
-        for e in self.exports:
-            self.read(e)
-        servers = self.build_servers()
-        doc = self.out.doc
-        doc["dpmsmt"] = 1
-        doc["profile"] = self.profile()
-        doc["dpm_servers"] = self.build_dpm_servers()
-        doc["servers"] = servers
-        libraries = self.libraries(doc["dpm_servers"])
-        if libraries:
-            doc["tape_libraries"] = libraries
-        self.out.disagreements.sort()
-        return self.out
 
     def dpm_servers(self) -> None:
         for e in self.given:
@@ -323,7 +304,7 @@ class _Merge:
 
     def db_owner(self, ds: dict, computer: str) -> str | None:
         """The DPM server whose database this data source is, if it is one."""
-        if datasource_type(ds.get("ObjectType"), "")[0] != "sql":
+        if self.datasource_type(ds, "")[0] != "sql":
             return None
         db = canon(_database_name(ds))
         found = self.databases.get((db, computer))
@@ -343,7 +324,7 @@ class _Merge:
                 named = None
                 if ds.get("ProtectionType") == "ProtectFromDPM":
                     named = self.source_key(e, path, ds)
-                elif _object_type(ds.get("ObjectType"))[0] == "sql":  # a DPM database?
+                elif self.datasource_type(ds, "")[0] == "sql":  # a DPM database?
                     computer = self.computer_key(e, path, ds)
                     if computer is not None:
                         named = self.db_owner(ds, computer)
@@ -419,7 +400,7 @@ class _Merge:
             return
         owner = self.db_owner(ds, computer)
         if computer == d:
-            if owner == d or _is_system_state(ds):
+            if owner == d or self.datasource_type(ds)[0] in ("system-state", "bare-metal"):
                 self.own_db.add(d)
             return
         if owner is not None and owner != d:
@@ -448,54 +429,62 @@ class _Merge:
         self.inactive_lists[d].add(key)
         self.inactive[d][f"{self.names[computer]}/{self.ds_names[key]}"] = source
 
-    # -- building the topology ------------------------------------------------------------------
     def export_of(self, dpm: str) -> Export:
         return self.by_dpm.get(dpm) or self.dead[dpm]
+
+
+class _Servers:
+    """The `servers` of the document: one entry per protected computer, data sources merged."""
+
+    def __init__(self, r: _Reading):
+        self.r = r
+        self._policies: dict[tuple[str, str], dict | None] = {}
+        self._switch_candidates: dict[str, list[str]] = {}
 
     def build_servers(self) -> dict[str, Any]:
         entries: dict[str, list[dict]] = defaultdict(list)
         rebuilt: dict[str, set[str]] = defaultdict(set)
-        for key in sorted(set(self.primaries) | set(self.replicas)):
+        for key in sorted(set(self.r.primaries) | set(self.r.replicas)):
             entry = self.datasource(key, rebuilt)
             if entry is not None:
                 entries[key[0]].append(entry)
         servers: dict[str, Any] = {}
-        nodes = {n for members in self.clusters.values() for n in members}
-        computers = set(entries) | set(self.agent_owners)
-        for c in sorted(computers, key=lambda k: canon(self.names[k])):
-            if c in nodes and c not in entries and c not in self.clusters:
+        nodes = {n for members in self.r.clusters.values() for n in members}
+        computers = set(entries) | set(self.r.agent_owners)
+        for c in sorted(computers, key=lambda k: canon(self.r.names[k])):
+            if c in nodes and c not in entries and c not in self.r.clusters:
                 continue  # a cluster node: its agent serves the cluster
-            servers[self.names[c]] = self.server(c, entries.get(c, []), rebuilt.get(c, set()))
+            servers[self.r.names[c]] = self.server(c, entries.get(c, []), rebuilt.get(c, set()))
         return servers
 
     def server(self, c: str, datasources: list[dict], rebuilt: set[str]) -> dict[str, Any]:
-        name = self.names[c]
-        owners = set(self.agent_owners.get(c, ())) | rebuilt
+        name = self.r.names[c]
+        owners = set(self.r.agent_owners.get(c, ())) | rebuilt
         out: dict[str, Any] = {}
-        if c in self.clusters:
-            for node in self.clusters[c]:
-                owners |= self.agent_owners.get(node, set())
-        primaries = {self.names.key(ds["primary"]) for ds in datasources if ds.get("primary")}
+        if c in self.r.clusters:
+            for node in self.r.clusters[c]:
+                owners |= self.r.agent_owners.get(node, set())
+        primaries = {self.r.names.key(ds["primary"]) for ds in datasources if ds.get("primary")}
         if not owners and len(primaries) == 1:  # its agent's list was not exported
             owners = set(primaries)
-        if len(owners) > 1 and c not in self.clusters:
+        if len(owners) > 1 and c not in self.r.clusters:
             chosen = sorted(owners & primaries) or sorted(owners)
             a, b = sorted(owners)[:2]
-            self.disagree(
-                self.export_of(a),
-                self.export_of(b),
+            self.r.disagree(
+                self.r.export_of(a),
+                self.r.export_of(b),
                 f"both list {name} among their protected servers (its agent has one owner); "
-                f"written with agent {self.names[chosen[0]]}",
+                f"written with agent {self.r.names[chosen[0]]}",
             )
             owners = {chosen[0]}
-        agents = sorted((self.names[o] for o in owners), key=canon)
+        agents = sorted((self.r.names[o] for o in owners), key=canon)
         if len(agents) == 1:
             out["agent"] = agents[0]
         elif agents:
             out["agent"] = agents
         else:
             out["agent"] = None
-        if c in self.clusters:
+        if c in self.r.clusters:
             out["cluster"] = True
         if datasources:
             if len(agents) > 1:  # nodes owned by several DPM servers: scaled-out protection
@@ -520,8 +509,8 @@ class _Merge:
             ds.pop("_path", None)
 
     def datasource(self, key: tuple[str, str], rebuilt: dict[str, set[str]]) -> dict | None:
-        seen = self.primaries.get(key, [])
-        replicas = self.replicas.get(key, [])
+        seen = self.r.primaries.get(key, [])
+        replicas = self.r.replicas.get(key, [])
         if seen:
             primary = self.choose_primary(key, seen)
         else:
@@ -530,36 +519,36 @@ class _Merge:
                 return None
             rebuilt[key[0]].add(primary.dpm)
         ds, p = primary.ds, primary.dpm
-        kind, note = datasource_type(ds.get("ObjectType"), ds.get("Name") or "")
+        kind, note = self.r.datasource_type(ds)
         entry: dict[str, Any] = {
-            "name": self.ds_names[key],
-            "_path": ds.get("LogicalPath") or self.ds_names[key],
+            "name": self.r.ds_names[key],
+            "_path": ds.get("LogicalPath") or self.r.ds_names[key],
             "type": kind,
-            "primary": self.names[p],
+            "primary": self.r.names[p],
         }
         holders = [s for src, s in replicas if src == p]
         for src, s in replicas:
-            if src != p and src in self.by_dpm:
-                self.disagree(
+            if src != p and src in self.r.by_dpm:
+                self.r.disagree(
                     s.export,
-                    self.by_dpm[src],
-                    f"{self.names[s.dpm]} holds a replica of {self.names[key[0]]}/"
-                    f"{self.ds_names[key]} from {self.names[src]}, whose export does not "
+                    self.r.by_dpm[src],
+                    f"{self.r.names[s.dpm]} holds a replica of {self.r.names[key[0]]}/"
+                    f"{self.r.ds_names[key]} from {self.r.names[src]}, whose export does not "
                     "protect it",
                 )
         if holders:
             if len(holders) > 1:
-                self.disagree(
+                self.r.disagree(
                     holders[0].export,
                     holders[1].export,
-                    f"both hold a replica of {self.names[key[0]]}/{self.ds_names[key]} from "
-                    f"{self.names[p]} (a data source has one secondary)",
+                    f"both hold a replica of {self.r.names[key[0]]}/{self.r.ds_names[key]} from "
+                    f"{self.r.names[p]} (a data source has one secondary)",
                 )
-            entry["secondary"] = self.names[holders[0].dpm]
+            entry["secondary"] = self.r.names[holders[0].dpm]
         switched_from = self.switched_from(key, p)
         if switched_from is not None:
             entry["mode"] = "switched"
-            entry["switched_from"] = self.names[switched_from]
+            entry["switched_from"] = self.r.names[switched_from]
         if ds.get("ProtectionGroupName") and seen:  # a rebuilt one's group died with it
             entry["protection_group"] = ds["ProtectionGroupName"]
             policy = self.policy(p, ds["ProtectionGroupName"])
@@ -576,31 +565,31 @@ class _Merge:
     def choose_primary(self, key: tuple[str, str], seen: list[_Seen]) -> _Seen:
         if len(seen) == 1:
             return seen[0]
-        owners = self.agent_owners.get(key[0], set())
-        ranked = sorted(seen, key=lambda s: (s.dpm not in owners, canon(self.names[s.dpm])))
+        owners = self.r.agent_owners.get(key[0], set())
+        ranked = sorted(seen, key=lambda s: (s.dpm not in owners, canon(self.r.names[s.dpm])))
         a, b = ranked[0], ranked[1]
-        self.disagree(
+        self.r.disagree(
             a.export,
             b.export,
-            f"{self.names[a.dpm]} and {self.names[b.dpm]} both protect "
-            f"{self.names[key[0]]}/{self.ds_names[key]} as its primary; written with "
-            f"{self.names[a.dpm]}",
+            f"{self.r.names[a.dpm]} and {self.r.names[b.dpm]} both protect "
+            f"{self.r.names[key[0]]}/{self.r.ds_names[key]} as its primary; written with "
+            f"{self.r.names[a.dpm]}",
         )
         return a
 
     def rebuilt_primary(self, key: tuple[str, str], replicas: list) -> _Seen | None:
         """A replica from a DPM server that did not export stands for that server's data source
         (its primary); a replica from one that did is a disagreement (reported above)."""
-        for src, s in sorted(replicas, key=lambda r: (canon(self.names[r[1].dpm]), r[0])):
-            if src in self.dead:
+        for src, s in sorted(replicas, key=lambda r: (canon(self.r.names[r[1].dpm]), r[0])):
+            if src in self.r.dead:
                 return _Seen(src, s.export, s.path, s.ds)
         for src, s in replicas:
-            if src in self.by_dpm:
-                self.disagree(
+            if src in self.r.by_dpm:
+                self.r.disagree(
                     s.export,
-                    self.by_dpm[src],
-                    f"{self.names[s.dpm]} holds a replica of {self.names[key[0]]}/"
-                    f"{self.ds_names[key]} from {self.names[src]}, whose export does not "
+                    self.r.by_dpm[src],
+                    f"{self.r.names[s.dpm]} holds a replica of {self.r.names[key[0]]}/"
+                    f"{self.r.ds_names[key]} from {self.r.names[src]}, whose export does not "
                     "protect it; left out",
                 )
         return None
@@ -611,10 +600,10 @@ class _Merge:
         candidates = self._switch_candidates.get(primary)
         if candidates is None:
             candidates = self._switch_candidates[primary] = [
-                p for p in sorted(self.edges.get(primary, ())) if self.inactive_lists.get(p)
+                p for p in sorted(self.r.edges.get(primary, ())) if self.r.inactive_lists.get(p)
             ]
         for p in candidates:
-            if key in self.inactive_lists[p]:
+            if key in self.r.inactive_lists[p]:
                 return p
         return None
 
@@ -626,7 +615,7 @@ class _Merge:
         return self._policies[key]
 
     def _policy(self, dpm: str, group: str) -> dict | None:
-        pg = self.groups.get((dpm, canon(group)))
+        pg = self.r.groups.get((dpm, canon(group)))
         if pg is None or pg.get("SynchronizationFrequencyMinutes") is None:
             return None  # a policy without its synchronization frequency would be a wrong one
         out: dict[str, Any] = {}
@@ -645,56 +634,68 @@ class _Merge:
             out["exclude_extensions"] = sorted(pg["ExcludedFileTypes"], key=canon)
         return out
 
+
+class _DpmServers:
+    """The `dpm_servers` (exported or rebuilt), their tape libraries and the profile."""
+
+    def __init__(self, r: _Reading):
+        self.r = r
+
     def build_dpm_servers(self) -> dict[str, Any]:
         protectors: dict[str, set[str]] = defaultdict(set)
-        for s, targets in self.edges.items():
+        for s, targets in self.r.edges.items():
             for t in targets:
                 protectors[t].add(s)
         out: dict[str, Any] = {}
-        keys = sorted(set(self.by_dpm) | set(self.dead), key=lambda k: canon(self.names[k]))
+        keys = sorted(set(self.r.by_dpm) | set(self.r.dead), key=lambda k: canon(self.r.names[k]))
         for key in keys:
-            name = self.names[key]
-            if key in self.by_dpm:
+            name = self.r.names[key]
+            if key in self.r.by_dpm:
                 out[name] = self.exported_dpm(key, protectors)
             else:
                 out[name] = self.dead_dpm(key, protectors)
         return out
 
     def common(self, key: str, rec: dict, protectors: dict[str, set[str]]) -> None:
-        name = self.names[key]
-        protects = sorted((self.names[t] for t in self.edges.get(key, ()) if t != key), key=canon)
+        name = self.r.names[key]
+        protects = sorted(
+            (self.r.names[t] for t in self.r.edges.get(key, ()) if t != key), key=canon
+        )
         if protects:
             rec["protects"] = protects
-        if key in self.own_db:
+        if key in self.r.own_db:
             rec["protects_own_database"] = True
         if protectors.get(key):
             path = ("dpm_servers", name)
             rec["trust"] = "trusted"
-            self.comment((*path, "trust"), "guessed: no cmdlet tells; set it in the overlay")
+            self.r.comment((*path, "trust"), "guessed: no cmdlet tells; set it in the overlay")
             rec["auth"] = "kerberos"
-            self.comment((*path, "auth"), "guessed: no cmdlet tells; set it in the overlay")
+            self.r.comment((*path, "auth"), "guessed: no cmdlet tells; set it in the overlay")
             rec["secondary_scope"] = ["database", "config", "scripting", "replicas"]
-            self.comment(
+            self.r.comment(
                 (*path, "secondary_scope"),
                 "guessed: what its secondary protects beyond what the exports show",
             )
         knows = sorted(
-            (self.names[k] for k in set(self.knows.get(key, ())) - set(self.edges.get(key, ()))),
+            (
+                self.r.names[k]
+                for k in set(self.r.knows.get(key, ())) - set(self.r.edges.get(key, ()))
+            ),
             key=canon,
         )
         if knows:
             rec["knows"] = knows
-        inactive = self.inactive.get(key)
+        inactive = self.r.inactive.get(key)
         if inactive:
             rec["inactive"] = [
-                {"datasource": ds, **({"from": self.names[src]} if src else {})}
+                {"datasource": ds, **({"from": self.r.names[src]} if src else {})}
                 for ds, src in sorted(inactive.items(), key=lambda t: canon(t[0]))
             ]
 
     def exported_dpm(self, key: str, protectors: dict[str, set[str]]) -> dict[str, Any]:
-        e = self.by_dpm[key]
+        e = self.r.by_dpm[key]
         s = e.server
-        path = ("dpm_servers", self.names[key])
+        path = ("dpm_servers", self.r.names[key])
         rec: dict[str, Any] = {}
         if _is_mabs(s):
             rec["kind"] = "mabs"
@@ -706,10 +707,10 @@ class _Merge:
         db = s.get("DB") or {}
         database: dict[str, Any] = {}
         if db.get("SqlServer"):
-            database["sql"] = "local" if self.names.key(db["SqlServer"]) == key else "remote"
+            database["sql"] = "local" if self.r.names.key(db["SqlServer"]) == key else "remote"
         else:
             database["sql"] = "local"
-            self.comment((*path, "database"), "guessed: sql (the export names no SqlServer)")
+            self.r.comment((*path, "database"), "guessed: sql (the export names no SqlServer)")
         status = s.get("SqlWriterStatus")
         if status:
             database["vss_writer"] = "running" if canon(status) == "running" else "stopped"
@@ -733,34 +734,34 @@ class _Merge:
         short, dot, rest = (s.get("Name") or "").strip().partition(".")
         if dot and rest and not short.isdigit():
             rec["domain"] = rest
-            self.comment((*path, "domain"), "guessed: from the FQDN in `Name` (no `Domain`)")
+            self.r.comment((*path, "domain"), "guessed: from the FQDN in `Name` (no `Domain`)")
 
     def dead_dpm(self, key: str, protectors: dict[str, set[str]]) -> dict[str, Any]:
-        name = self.names[key]
+        name = self.r.names[key]
         path = ("dpm_servers", name)
         rec: dict[str, Any] = {}
-        known = sorted(protectors.get(key, ()) & set(self.by_dpm)) or sorted(self.by_dpm)
-        model = self.by_dpm[known[0]].server if known else {"Version": "0"}
-        source = self.names[known[0]] if known else "nothing"
+        known = sorted(protectors.get(key, ()) & set(self.r.by_dpm)) or sorted(self.r.by_dpm)
+        model = self.r.by_dpm[known[0]].server if known else {"Version": "0"}
+        source = self.r.names[known[0]] if known else "nothing"
         other = next(
-            (k for k in known if self.by_dpm[k].server["Version"] != model["Version"]), None
+            (k for k in known if self.r.by_dpm[k].server["Version"] != model["Version"]), None
         )
         if other is not None and key in protectors:
-            self.disagree(
-                self.by_dpm[known[0]],
-                self.by_dpm[other],
-                f"{source} and {self.names[other]} both hold what {name} (which exported "
+            self.r.disagree(
+                self.r.by_dpm[known[0]],
+                self.r.by_dpm[other],
+                f"{source} and {self.r.names[other]} both hold what {name} (which exported "
                 f"nothing) had, and state different versions ({model['Version']}, "
-                f"{self.by_dpm[other].server['Version']}); its version is taken from {source}",
+                f"{self.r.by_dpm[other].server['Version']}); its version is taken from {source}",
             )
         rec["version"] = model["Version"]
-        self.comment((*path, "version"), f"guessed: {name} exported nothing; taken from {source}")
+        self.r.comment((*path, "version"), f"guessed: {name} exported nothing; taken from {source}")
         os_ = _os_text(model.get("OS"))
         if os_:
             rec["os"] = os_
-            self.comment((*path, "os"), f"guessed: taken from {source}")
+            self.r.comment((*path, "os"), f"guessed: taken from {source}")
         rec["status"] = "up"
-        self.comment(
+        self.r.comment(
             (*path, "status"),
             "guessed: it exported nothing (a failed server cannot); set status in the overlay",
         )
@@ -770,12 +771,12 @@ class _Merge:
     def libraries(self, dpms: dict[str, Any]) -> dict[str, Any]:
         """Libraries that several DPM servers share (one serial number)."""
         by_serial: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for key, e in self.by_dpm.items():
+        for key, e in self.r.by_dpm.items():
             for lib in e.section("Libraries"):
                 serial = lib.get("SerialNumber")
                 if serial:
                     label = lib.get("UserFriendlyName") or serial
-                    by_serial[canon(serial)].append((self.names[key], label))
+                    by_serial[canon(serial)].append((self.r.names[key], label))
         out: dict[str, Any] = {}
         taken: set[str] = set()
         for serial, users in sorted(by_serial.items()):
@@ -792,13 +793,41 @@ class _Merge:
         return out
 
     def profile(self) -> str:
-        found = {_profile_of(e.server["Version"]) for e in self.exports if not _is_mabs(e.server)}
+        found = {_profile_of(e.server["Version"]) for e in self.r.exports if not _is_mabs(e.server)}
         if len(found) == 1 and None not in found:
             (profile,) = found
-            self.comment(("profile",), "from the DPM versions; --profile or the overlay overrides")
+            self.r.comment(
+                ("profile",), "from the DPM versions; --profile or the overlay overrides"
+            )
             return profile
-        self.comment(("profile",), "guessed: the DPM versions name no single product version")
+        self.r.comment(("profile",), "guessed: the DPM versions name no single product version")
         return "strict"
+
+
+def _run(exports: list[Export]) -> Merged:
+    r = _Reading(exports)
+    r.dpm_servers()
+    for e in r.exports:  # protected servers are written as their agents' lists spell them
+        for ps in e.section("ProductionServers"):
+            if ps.get("ServerName"):
+                r.names.key(ps["ServerName"])
+    r.index_databases()
+    r.report_exports()
+    r.find_dead()
+    for e in r.exports:
+        r.read(e)
+    servers = _Servers(r).build_servers()
+    dpms = _DpmServers(r)
+    doc = r.out.doc
+    doc["dpmsmt"] = 1
+    doc["profile"] = dpms.profile()
+    doc["dpm_servers"] = dpms.build_dpm_servers()
+    doc["servers"] = servers
+    libraries = dpms.libraries(doc["dpm_servers"])
+    if libraries:
+        doc["tape_libraries"] = libraries
+    r.out.disagreements.sort()
+    return r.out
 
 
 def _os_text(info: Any) -> str | None:

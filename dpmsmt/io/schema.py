@@ -8,7 +8,6 @@ Schema that `dpmsmt schema` prints for editors, from the same definitions. Cross
 
 from __future__ import annotations
 
-import functools
 import types
 import typing
 from typing import Annotated, Any, Literal
@@ -16,7 +15,7 @@ from typing import Annotated, Any, Literal
 import typing_extensions
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
-__all__ = ["TopologyDoc", "defaults", "fast_validator", "model_at", "schema"]
+__all__ = ["MIRROR", "Mirror", "TopologyDoc", "defaults", "model_at", "schema"]
 
 Name = Annotated[str, Field(min_length=1)]
 
@@ -275,18 +274,50 @@ def schema() -> dict:
 # the ones reported.
 
 
-@functools.cache
-def fast_validator() -> TypeAdapter:
-    """A TypeAdapter that accepts what `TopologyDoc` accepts and returns validated plain dicts."""
-    return TypeAdapter(_mirror(TopologyDoc, {}))
+class Mirror:
+    """The TypedDict mirror of `TopologyDoc`, compiled on first use: compiling takes about 50 ms,
+    which a read pays once per process and `dpmsmt schema` never."""
+
+    def __init__(self) -> None:
+        self._adapter: TypeAdapter | None = None
+
+    def validate_python(self, data: Any) -> dict:
+        """What `TopologyDoc` accepts, validated into plain dicts; raises `ValidationError`."""
+        if self._adapter is None:
+            self._adapter = TypeAdapter(_mirror(TopologyDoc, {}))
+        return self._adapter.validate_python(data)
 
 
-@functools.cache
-def defaults(model: type[BaseModel]) -> dict[str, Any]:
-    """Key (alias) -> default of the optional fields of a model."""
+MIRROR = Mirror()  # the one the loader validates with
+
+
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
     return {
         f.alias or name: f.default for name, f in model.model_fields.items() if not f.is_required()
     }
+
+
+# Key (alias) -> default of the optional fields, per model (read once per data source: a table).
+_DEFAULTS = {
+    model: _defaults(model)
+    for model in (
+        PolicyDoc,
+        FailureDoc,
+        DatabaseDoc,
+        InactiveDoc,
+        DpmServerDoc,
+        DataSourceDoc,
+        ServerDoc,
+        TapeLibraryDoc,
+        WaiverDoc,
+        TopologyDoc,
+    )
+}
+
+
+def defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """Key (alias) -> default of the optional fields of a model (a shared table: do not change)."""
+    return _DEFAULTS[model]
 
 
 def _mirror(tp: Any, done: dict) -> Any:
