@@ -594,51 +594,10 @@ class _Builder:
             )
         ]
         if failure.database != "intact":
-            backup = self.topology.db_backup(p)
-            source = {
-                "secondary": f"its secondary {', '.join(protectors)}".strip(),
-                "azure": "Azure",
-                "own-pool": "its own storage pool",
-                "tape": "tape",
-                "share": "the share it backs its database up to",
-                "sql-native": "its native SQL Server backup",
-                "none": "wherever a copy exists (the estate records no backup)",
-            }.get(backup, backup)
-            steps.append(
-                manual(
-                    "recover-database-backup",
-                    p,
-                    f"recover the backup of {p}'s DPM database from {source}",
-                    f"Recover the newest backup of {p}'s DPM database from {source} to a "
-                    f"folder {p} can read, and note the path of the .bak or .mdf file.",
-                )
-            )
-            if d.database.sql == "remote":
-                steps.append(
-                    manual(
-                        "restore-database-remote-sql",
-                        p,
-                        f"restore {p}'s DPM database on its remote SQL Server",
-                        f"On {p}, run DpmSync -RestoreDb -DbLoc <path> -InstanceName "
-                        "<server\\instance> with the instance that holds its DPM database.",
-                    )
-                )
-            else:
-                steps.append(command("dpmsync-restore", p, f"restore {p}'s DPM database", Dpm=p))
+            steps += _restore_database(p, self.topology.db_backup(p), protectors, d.database.sql)
         steps.append(command("dpmsync-sync", p, f"synchronize {p}'s DPM database", Dpm=p))
         if failure.storage == "lost":
-            steps.append(
-                command("dpmsync-reallocate", p, f"allocate new replica volumes on {p}", Dpm=p)
-            )
-            source = ", ".join(protectors) or "tape"
-            steps.append(
-                manual(
-                    "recreate-replicas",
-                    p,
-                    f"re-create {p}'s replicas from {source}",
-                    f"Re-create each replica of {p} from {source} (Restore to replica).",
-                )
-            )
+            steps += _recreate_replicas(p, protectors)
         for computer in _staying(start, end, p):
             steps.append(
                 command(
@@ -658,19 +617,10 @@ class _Builder:
         steps = []
         if a.action == "new-dpm" and self.install_once(n):
             secondary = self.topology.protectors.get(p, ())
-            steps.append(
-                manual(
-                    "install-dpm-server",
-                    n,
-                    f"install a new DPM server {n} ({product(a.version)})",
-                    f"Install Windows and {product(a.version)} on a new server named {n}"
-                    + (
-                        f", one that {', '.join(secondary)} does not know about."
-                        if secondary
-                        else "."
-                    ),
-                )
+            unknown = (
+                f", one that {', '.join(secondary)} does not know about." if secondary else "."
             )
+            steps.append(_install_dpm(n, a.version, unknown))
         steps.append(
             command("set-dpm-server", server, f"point {server}'s protection agent at {n}", Dpm=n)
         )
@@ -717,13 +667,7 @@ class _Builder:
         steps = []
         if a.version is not None and t not in self.topology.dpm_servers and self.install_once(t):
             steps.append(
-                manual(
-                    "install-dpm-server",
-                    t,
-                    f"install a new DPM server {t} ({product(a.version)})",
-                    f"Install Windows and {product(a.version)} on a new server named {t}: the "
-                    f"build of {y}, on the operating system of {y}.",
-                )
+                _install_dpm(t, a.version, f": the build of {y}, on the operating system of {y}.")
             )
         steps.append(
             manual(
@@ -733,41 +677,7 @@ class _Builder:
                 f"From {t}, install the DPM protection agent on {y}.",
             )
         )
-        d = self.topology.dpm_servers.get(y)
-        scope = d.secondary_scope if d is not None else ()
-        what = [
-            w
-            for w, k in (
-                ("DPM database", "database"),
-                ("Config folder", "config"),
-                ("Scripting folder", "scripting"),
-                ("replicas", "replicas"),
-            )
-            if k in scope
-        ]
-        steps.append(
-            manual(
-                "modify-protection-group",
-                t,
-                f"protect {y} on {t}",
-                f"On {t}, create a protection group for {y}'s {_listed(what) or 'data'}.",
-            )
-        )
-        if "database" in scope:
-            if d is not None and d.database.sql == "remote":
-                steps.append(
-                    manual(
-                        "start-sql-writer-remote",
-                        y,
-                        f"start the SQL Server VSS Writer on {y}'s SQL Server",
-                        f"On the SQL Server that holds {y}'s DPM database, set the SQLWriter "
-                        "service to start automatically and start it.",
-                    )
-                )
-            else:
-                steps.append(
-                    command("start-sql-writer", y, f"start the SQL Server VSS Writer on {y}", Dpm=y)
-                )
+        steps += _protect_dpm(y, t, self.topology.dpm_servers.get(y))
         for computer, names in _by_computer(a.datasources):
             steps.append(
                 self._datasources_step(
@@ -793,6 +703,110 @@ def command(key: str, on: str, summary: str, **arguments: str | tuple[str, ...])
 
 def note(key: str, on: str, summary: str) -> Step:
     return Step(STEP_KINDS[key], on=on, summary=summary)
+
+
+def _install_dpm(name: str, version: str, tail: str) -> Step:
+    """The installation of a new DPM server; `tail` ends the instruction's sentence."""
+    return manual(
+        "install-dpm-server",
+        name,
+        f"install a new DPM server {name} ({product(version)})",
+        f"Install Windows and {product(version)} on a new server named {name}{tail}",
+    )
+
+
+_BACKUP_SOURCES = {
+    "azure": "Azure",
+    "own-pool": "its own storage pool",
+    "tape": "tape",
+    "share": "the share it backs its database up to",
+    "sql-native": "its native SQL Server backup",
+    "none": "wherever a copy exists (the estate records no backup)",
+}
+
+
+def _restore_database(p: str, backup: str, protectors, sql: str) -> list[Step]:
+    """A rebuild's steps that bring back a lost DPM database, from where its backup is."""
+    if backup == "secondary":
+        source = f"its secondary {', '.join(protectors)}".strip()
+    else:
+        source = _BACKUP_SOURCES.get(backup, backup)
+    steps = [
+        manual(
+            "recover-database-backup",
+            p,
+            f"recover the backup of {p}'s DPM database from {source}",
+            f"Recover the newest backup of {p}'s DPM database from {source} to a "
+            f"folder {p} can read, and note the path of the .bak or .mdf file.",
+        )
+    ]
+    if sql == "remote":
+        steps.append(
+            manual(
+                "restore-database-remote-sql",
+                p,
+                f"restore {p}'s DPM database on its remote SQL Server",
+                f"On {p}, run DpmSync -RestoreDb -DbLoc <path> -InstanceName "
+                "<server\\instance> with the instance that holds its DPM database.",
+            )
+        )
+    else:
+        steps.append(command("dpmsync-restore", p, f"restore {p}'s DPM database", Dpm=p))
+    return steps
+
+
+def _recreate_replicas(p: str, protectors) -> list[Step]:
+    """A rebuild's steps when the storage pool was lost: new volumes, replicas from elsewhere."""
+    source = ", ".join(protectors) or "tape"
+    return [
+        command("dpmsync-reallocate", p, f"allocate new replica volumes on {p}", Dpm=p),
+        manual(
+            "recreate-replicas",
+            p,
+            f"re-create {p}'s replicas from {source}",
+            f"Re-create each replica of {p} from {source} (Restore to replica).",
+        ),
+    ]
+
+
+_SCOPE_WORDS = (
+    ("DPM database", "database"),
+    ("Config folder", "config"),
+    ("Scripting folder", "scripting"),
+    ("replicas", "replicas"),
+)
+
+
+def _protect_dpm(y: str, t: str, d) -> list[Step]:
+    """A new secondary t protects DPM server y: a protection group for its scope, and the SQL
+    writer its database backup needs."""
+    scope = d.secondary_scope if d is not None else ()
+    what = [w for w, k in _SCOPE_WORDS if k in scope]
+    steps = [
+        manual(
+            "modify-protection-group",
+            t,
+            f"protect {y} on {t}",
+            f"On {t}, create a protection group for {y}'s {_listed(what) or 'data'}.",
+        )
+    ]
+    if "database" not in scope:
+        return steps
+    if d is not None and d.database.sql == "remote":
+        steps.append(
+            manual(
+                "start-sql-writer-remote",
+                y,
+                f"start the SQL Server VSS Writer on {y}'s SQL Server",
+                f"On the SQL Server that holds {y}'s DPM database, set the SQLWriter "
+                "service to start automatically and start it.",
+            )
+        )
+    else:
+        steps.append(
+            command("start-sql-writer", y, f"start the SQL Server VSS Writer on {y}", Dpm=y)
+        )
+    return steps
 
 
 def _at_failure(topology: Topology, failed: Iterable[str], removed: Iterable[str]) -> Topology:
