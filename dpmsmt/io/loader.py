@@ -430,27 +430,70 @@ class _Servers:
             agents = (self.ctx.dpm_ref(agent, (*path, "agent")),)
         else:
             agents = self.ctx.dpm_list(agent, (*path, "agent"))
-        datasources = []
-        seen: dict[str, int] = {}
-        datasource = self.datasource
-        for i, ds in enumerate(s.get("datasources", dflt["datasources"])):
-            made = datasource(name, i, ds, agents, seen)
-            if made is not None:
-                datasources.append(made)
+        datasources = self.datasources(name, s.get("datasources", dflt["datasources"]), agents)
         return ProtectedServer(
             name=name,
             agents=agents,
             cluster=s.get("cluster", dflt["cluster"]),
-            datasources=tuple(datasources),
+            datasources=datasources,
             location=s.get("location", dflt["location"]),
         )
 
-    def datasource(
-        self, name: str, i: int, ds: dict, agents: tuple[str, ...], seen: dict[str, int]
-    ) -> DataSource | None:
-        """Data source `i` of server `name`; None for a second one of the same name."""
-        ctx, d = self.ctx, self.ds_dflt
-        ds_name = ds["name"]
+    def datasources(
+        self, name: str, items: list, agents: tuple[str, ...]
+    ) -> tuple[DataSource, ...]:
+        """Server `name`'s data sources (a second one of the same name is an error, not one)."""
+        d = self.ds_dflt
+        d_type, d_secondary, d_mode = d["type"], d["secondary"], d["mode"]
+        d_switched_from, d_dedup = d["switched_from"], d["dedup"]
+        d_scale_out, d_group = d["hyperv_scale_out"], d["protection_group"]
+        d_policy, d_secondary_policy = d["policy"], d["secondary_policy"]
+        resolved, dpm, policy_of, first = self.ctx.resolved, self.dpm, self._policy, self.first
+        default_primary = agents[0] if agents else None
+        out: list[DataSource] = []
+        seen: dict[str, int] = {}
+        for i, ds in enumerate(items):
+            if not first(name, i, ds, seen):
+                continue
+            if "primary" in ds or len(agents) > 1:
+                primary = self.primary(name, i, ds, agents)
+            else:
+                primary = default_primary
+            secondary = ds.get("secondary", d_secondary)
+            if secondary is not None:
+                secondary = resolved.get(secondary) or dpm(secondary, name, i, "secondary")
+            mode = ds.get("mode", d_mode)
+            given_from = ds.get("switched_from", d_switched_from)
+            switched_from = None
+            if mode == "switched" or given_from is not None:
+                switched_from = self.switched_from(name, i, mode, given_from)
+            policy = ds.get("policy", d_policy)
+            secondary_policy = ds.get("secondary_policy", d_secondary_policy)
+            out.append(
+                DataSource(
+                    server=name,
+                    name=ds["name"],
+                    type=ds.get("type", d_type),
+                    primary=primary,
+                    secondary=secondary,
+                    mode=mode,
+                    switched_from=switched_from,
+                    dedup=ds.get("dedup", d_dedup),
+                    hyperv_scale_out=ds.get("hyperv_scale_out", d_scale_out),
+                    protection_group=ds.get("protection_group", d_group),
+                    policy=None if policy is None else policy_of(policy),
+                    secondary_policy=(
+                        None if secondary_policy is None else policy_of(secondary_policy)
+                    ),
+                    farm=ds.get("farm"),
+                    index=i,
+                )
+            )
+        return tuple(out)
+
+    def first(self, name: str, i: int, ds: dict, seen: dict[str, int]) -> bool:
+        """Checks data source `i`'s names; False when an earlier one has its name."""
+        ctx, ds_name = self.ctx, ds["name"]
         ctx.check_name(
             ds_name, ("servers", name, "datasources", i, "name"), "data source name", MAX_LONG_NAME
         )
@@ -469,29 +512,9 @@ class _Servers:
                 f"data source {name}/{ds_name} is listed twice on {name} (also at "
                 f"datasources[{seen[key]}]); a data source is protected once",
             )
-            return None
+            return False
         seen[key] = i
-        mode = ds.get("mode", d["mode"])
-        policy = ds.get("policy", d["policy"])
-        secondary_policy = ds.get("secondary_policy", d["secondary_policy"])
-        return DataSource(
-            server=name,
-            name=ds_name,
-            type=ds.get("type", d["type"]),
-            primary=self.primary(name, i, ds, agents),
-            secondary=self.dpm(ds.get("secondary", d["secondary"]), name, i, "secondary"),
-            mode=mode,
-            switched_from=self.switched_from(
-                name, i, mode, ds.get("switched_from", d["switched_from"])
-            ),
-            dedup=ds.get("dedup", d["dedup"]),
-            hyperv_scale_out=ds.get("hyperv_scale_out", d["hyperv_scale_out"]),
-            protection_group=ds.get("protection_group", d["protection_group"]),
-            policy=None if policy is None else self._policy(policy),
-            secondary_policy=(None if secondary_policy is None else self._policy(secondary_policy)),
-            farm=ds.get("farm"),
-            index=i,
-        )
+        return True
 
     def dpm(self, ref: str | None, server: str, i: int, key: str) -> str | None:
         """The DPM server a data source's `key` names (None: none)."""

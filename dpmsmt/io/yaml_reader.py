@@ -389,77 +389,71 @@ def _read_events(text: str, odd_first: frozenset[str]):
         get()  # StreamStartEvent
         if type(get()) is not DocumentStartEvent:
             return None  # empty stream
-        pos, end, keys, kpos = array("q"), array("q"), [], array("q")
-        add_pos, add_end, add_key, add_kpos = pos.append, end.append, keys.append, kpos.append
-        plain, intern = _plain, sys.intern
-        # The document is item 0 of a pseudo sequence at depth 0, node -1.
-        top: list = []
-        out, is_map, key, key_at, node = top, False, None, -1, -1
-        depth, stack = 0, []
-        while True:
-            ev = get()
-            kind = type(ev)
-            if kind is ScalarEvent:
-                if ev.tag is not None or ev.anchor is not None:
-                    raise _GiveUp
-                m = ev.start_mark
-                at = (m.line << 32) | m.column
-                value = ev.value
-                if is_map and key is None:
-                    if value in out:
-                        raise _GiveUp  # a duplicate key
-                    key, key_at = intern(value), at
-                    continue
-                if depth >= MAX_DEPTH:
-                    raise _GiveUp
-                if not ev.style:
-                    if value[:1] in odd_first:
-                        raise _GiveUp
-                    value = plain(value)
-                add_pos(at)
-                add_end(0)
-                if is_map:
-                    out[key] = value
-                    add_key(key)
-                    add_kpos(key_at)
-                    key = None
-                else:
-                    out.append(value)
-                    add_key(None)
-                    add_kpos(-1)
-            elif kind is MappingStartEvent or kind is SequenceStartEvent:
-                if ev.tag is not None or ev.anchor is not None or depth >= MAX_DEPTH:
-                    raise _GiveUp
-                if is_map and key is None:
-                    raise _GiveUp  # a collection as a key
-                m = ev.start_mark
-                add_pos((m.line << 32) | m.column)
-                add_end(0)  # set at its end
-                child: dict | list = {} if kind is MappingStartEvent else []
-                if is_map:
-                    out[key] = child
-                    add_key(key)
-                    add_kpos(key_at)
-                else:
-                    out.append(child)
-                    add_key(None)
-                    add_kpos(-1)
-                stack.append((out, is_map, node))
-                out, is_map, key, node = child, kind is MappingStartEvent, None, len(pos) - 1
-                depth += 1
-            elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                end[node] = len(pos) if is_map else -len(pos)
-                out, is_map, node = stack.pop()
-                key = None
-                depth -= 1
-            elif kind is DocumentEndEvent:
-                break
-            else:  # an alias, or an event out of place
-                raise _GiveUp
+        found = _read_document(get, odd_first)
         if type(get()) is not StreamEndEvent:
             return None  # another document
-        if not top:
-            return None
-        return top[0], IndexLocator(pos, end, keys, kpos)
+        return found
     finally:
         loader.dispose()
+
+
+def _read_document(get, odd_first: frozenset[str]):
+    """One document's events as data and an `IndexLocator` (None: empty); all in locals."""
+    pos, end, keys, kpos = array("q"), array("q"), [], array("q")
+    add_pos, add_end, add_key, add_kpos = pos.append, end.append, keys.append, kpos.append
+    plain, intern = _plain, sys.intern
+    # The document is item 0 of a pseudo sequence at depth 0, node -1.
+    top: list = []
+    out, is_map, key, key_at, node = top, False, None, -1, -1
+    depth, stack = 0, []
+    while True:
+        ev = get()
+        kind = type(ev)
+        if kind is ScalarEvent:
+            if ev.tag is not None or ev.anchor is not None:
+                raise _GiveUp
+            at = (ev.start_mark.line << 32) | ev.start_mark.column
+            value = ev.value
+            if is_map and key is None:
+                if value in out:
+                    raise _GiveUp  # a duplicate key
+                key, key_at = intern(value), at
+                continue
+            if depth >= MAX_DEPTH:
+                raise _GiveUp
+            if not ev.style:
+                if value[:1] in odd_first:
+                    raise _GiveUp
+                value = plain(value)
+            opened = False
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            if ev.tag is not None or ev.anchor is not None or depth >= MAX_DEPTH:
+                raise _GiveUp
+            if is_map and key is None:
+                raise _GiveUp  # a collection as a key
+            at = (ev.start_mark.line << 32) | ev.start_mark.column
+            value, opened = {} if kind is MappingStartEvent else [], True
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            end[node] = len(pos) if is_map else -len(pos)
+            out, is_map, node, depth = stack.pop()
+            key = None
+            continue
+        elif kind is DocumentEndEvent:
+            break
+        else:  # an alias, or an event out of place
+            raise _GiveUp
+        add_pos(at)
+        add_end(0)  # a collection's is set at its end
+        if is_map:
+            out[key] = value
+            add_key(key)
+            add_kpos(key_at)
+            key = None
+        else:
+            out.append(value)
+            add_key(None)
+            add_kpos(-1)
+        if opened:
+            stack.append((out, is_map, node, depth))
+            out, is_map, node, depth = value, kind is MappingStartEvent, len(pos) - 1, depth + 1
+    return (top[0], IndexLocator(pos, end, keys, kpos)) if top else None
