@@ -143,9 +143,7 @@ def read_export(path: str | os.PathLike) -> Export:
         try:
             data, locate = read_json(text)
         except ReadFailure as f:
-            raise TopologyError(
-                [LoadError(name, f.line, f.column, format_path(f.path), f.message)]
-            ) from None
+            raise f.error(name) from None
     export = Export(name, data, locate)
     problem = _shape_problem(data)
     if problem is not None:

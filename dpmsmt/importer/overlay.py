@@ -67,9 +67,7 @@ def read_overlay(path: str | os.PathLike) -> Overlay:
     try:
         data, locate = reader(text)
     except ReadFailure as f:
-        raise TopologyError(
-            [LoadError(name, f.line, f.column, format_path(f.path), f.message)]
-        ) from None
+        raise f.error(name) from None
     if data is None:
         data = {}
     overlay = Overlay(name, data, locate)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dpmsmt.findings import LoadError, TopologyError
+from dpmsmt.model import format_path
+
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 1_000_000
@@ -23,3 +26,9 @@ class ReadFailure(Exception):
     def __init__(self, line: int, column: int, path: tuple, message: str):
         super().__init__(message)
         self.line, self.column, self.path, self.message = line, column, path, message
+
+    def error(self, file: str) -> TopologyError:
+        """The `TopologyError` that reports this failure in `file`."""
+        return TopologyError(
+            [LoadError(file, self.line, self.column, format_path(self.path), self.message)]
+        )

@@ -113,9 +113,7 @@ def loads(
         try:
             data, locate = reader(text)
         except ReadFailure as f:
-            raise TopologyError(
-                [LoadError(file, f.line, f.column, format_path(f.path), f.message)]
-            ) from None
+            raise f.error(file) from None
         if rule_ids is None:
             from dpmsmt.rules import rule_ids as _ids
 
