@@ -28,13 +28,25 @@ import dpmsmt
 from dpmsmt.actions import Action, apply_actions
 from dpmsmt.cli import main
 from dpmsmt.io.dump import document, dump
-from dpmsmt.model import Topology
+from dpmsmt.model import Failure, Topology
 from dpmsmt.plan_waivers import without_waivers
 from dpmsmt.strategies import changes, document_to_topology, failures, topologies
-from dpmsmt.synth import IGNORED, _failure, synthesize
+from dpmsmt.synth import IGNORED, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-01-15"
+
+
+def at_failure(t: Topology, failed) -> tuple[Topology, Topology]:
+    """(before, state) as suggest-move sees a failure (format.md): `state` has the `failed` DPM
+    servers down, with the default failure where the file gives none; `before` has every DPM
+    server up."""
+    dpms = dict(t.dpm_servers)
+    for n in failed:
+        if dpms[n].up:
+            dpms[n] = replace(dpms[n], status="failed", failure=dpms[n].failure or Failure())
+    up = {n: d if d.up else replace(d, status="up", failure=None) for n, d in dpms.items()}
+    return replace(t, dpm_servers=up), replace(t, dpm_servers=dpms)
 
 
 # -- findings as comparable values ---------------------------------------------------------------
@@ -339,13 +351,13 @@ def test_change_rules_agree_on_suggested_plans(data):
     failed = sorted(data.draw(failures(t, max_size=2)))
     note(f"failed: {failed}")
     result = synthesize(t, failed=failed, top=2)
-    failure = _failure(t, failed, ())
+    before, failed_state = at_failure(t, failed)
     for plan in result.plans:
         states = [plan.immediate_state, plan.final_state]
         for after in states:
             assert_change_agree(t, after)
-            assert_change_agree(failure.state, after)
-            assert_change_agree(failure.before, after)
+            assert_change_agree(failed_state, after)
+            assert_change_agree(before, after)
         assert_change_agree(plan.immediate_state, plan.final_state)
 
 
@@ -360,7 +372,7 @@ def test_plan_states_survive_dump_and_loads(data):
     assume(up)
     failed = sorted(data.draw(failures(t, max_size=2)))
     plans = dpmsmt.suggest_moves(t, failed=failed, top=2)
-    failed_state = _failure(t, failed, ()).state
+    _, failed_state = at_failure(t, failed)
     for plan in plans:
         assert dpmsmt.apply(t, plan) == plan.final_state
         # the states are the actions applied to the estate after the failure, phase by phase
@@ -459,7 +471,7 @@ def test_applied_plan_passes_check_against_the_original(
         ] == []
     # the file is the plan's actions, as the JSON names them, applied to the failed estate
     written = dpmsmt.load(out)
-    state = _failure(t, [fail], ()).state
+    _, state = at_failure(t, [fail])
     actions = [
         Action(
             a["action"],
