@@ -1,7 +1,7 @@
 """The shape of a rule: metadata, what it reads, and its formula over Z3 terms.
 
-A rule is a class with plain attributes (id, statement, formal reading, sources, severities per
-profile) and four small methods:
+A rule is a class with plain attributes (id, statement, formal reading, sources and the URLs of
+the documents they name, severities per profile) and four small methods:
 
 - `reads(view, instance) -> dict`: the facts of one instance the formula looks at, as plain values
   (bool, int, or tuples of them). Names are encoded as ints by the view (`NULL` for none). Joins
@@ -87,7 +87,8 @@ class Rule:
     scope: ClassVar[Scope]
     statement: ClassVar[str]
     formal: ClassVar[str]
-    sources: ClassVar[tuple[str, ...]]
+    sources: ClassVar[tuple[str, ...]]  # ids into dpmsmt.sources (findings name these)
+    urls: ClassVar[tuple[str, ...]] = ()  # the documents' addresses, declared by the rule module
     confidence: ClassVar[str] = "documented"
     severity: ClassVar[Mapping[str, Severity | None]]
     severe_severity: ClassVar[Severity | None] = None

@@ -19,6 +19,9 @@ class RemovedIsGone(DpmChange):
     statement = "A removed DPM server does not come back: a fresh installation is a new server and needs a new name."
     formal = "b.status = removed → a.status ≠ up"
     sources = ("S8",)
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+    )
     confidence = "inferred"
     severity = by_profile("error")
 

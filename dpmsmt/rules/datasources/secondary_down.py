@@ -18,6 +18,9 @@ class SecondaryDown(DatasourceRule):
     statement = "A data source whose secondary is failed or removed has lost its second copy."
     formal = "ds.secondary ≠ null → up(ds.secondary)"
     sources = ("seed",)
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+    )
     confidence = "inferred"
     severity = by_profile("warning")
     where_key = "secondary"

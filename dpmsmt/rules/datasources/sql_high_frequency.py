@@ -20,6 +20,9 @@ class SqlHighFrequency(DatasourceRule):
     statement = "A SQL database protected by a primary and a secondary with a high synchronization frequency can fail backup jobs in DPM 2016."
     formal = "¬(ds.type = sql ∧ ds.secondary ≠ null ∧ ds.policy.sync_minutes ≠ null ∧ ds.policy.sync_minutes ≤ 15)"
     sources = ("S18",)
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+    )
     confidence = "documented (release note)"
     severity = by_profile(None, p2016="warning")
     where_key = "policy"

@@ -18,6 +18,9 @@ class VmwareNoSecondary(DatasourceRule):
     statement = "A VMware virtual machine cannot be protected to a secondary DPM server."
     formal = "ds.type = vmware → ds.secondary = null"
     sources = ("S35",)
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-vmware",
+    )
     severity = by_profile("error")
     where_key = "secondary"
 

@@ -19,6 +19,10 @@ class MabsNoSecondary(Rule):
     statement = "MABS does not offer secondary, chained or cyclic protection."
     formal = "P(x,y) → x.kind = dpm ∧ y.kind = dpm"
     sources = ("S9", "S10")
+    urls = (
+        "https://learn.microsoft.com/en-us/azure/backup/backup-support-matrix-mabs-dpm",
+        "https://learn.microsoft.com/en-us/azure/architecture/hybrid/azure-stack-backup",
+    )
     confidence = "documented (MABS–MABS), inferred (mixed)"
     severity = by_profile("error")
 

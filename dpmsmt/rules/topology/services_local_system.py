@@ -24,6 +24,9 @@ class ServicesLocalSystem(Rule):
     )
     formal = "(∃x P(x,d)) ∧ d.services_account ≠ null → d.services_account = local-system"
     sources = ("S38",)
+    urls = (
+        "https://learn.microsoft.com/en-us/troubleshoot/system-center/dpm/consistency-check-error-0x80070005",
+    )
     severity = by_profile("error", p2016plus="warning")
 
     def reads(self, view, d):

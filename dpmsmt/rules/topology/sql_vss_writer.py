@@ -21,6 +21,10 @@ class SqlVssWriter(Rule):
     )
     formal = "(∃x P(x,d)) ∧ database ∈ d.secondary_scope → d.database.vss_writer = running"
     sources = ("S3", "S7")
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error")
 
     def reads(self, view, d):
