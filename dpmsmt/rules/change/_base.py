@@ -1,6 +1,5 @@
 """Shared shape of the change rules: instances are pairs across two snapshots."""
 
-from dpmsmt.encode import ChangeView
 from dpmsmt.rules._base import Rule, Scope
 from dpmsmt.rules._common import dpm_path, ds_path
 
@@ -12,9 +11,6 @@ class DatasourceChange(Rule):
     change = True
     where_key = "primary"
 
-    def instances(self, change: ChangeView):
-        return change.datasources
-
     def where(self, change, c):
         return ds_path(c.after, self.where_key)
 
@@ -25,9 +21,6 @@ class DpmChange(Rule):
     scope = Scope.CHANGE_DPM
     change = True
     where_key = "status"
-
-    def instances(self, change: ChangeView):
-        return change.dpm_servers
 
     def where(self, change, pair):
         return dpm_path(pair[1], self.where_key)

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import z3
 
-from dpmsmt.encode import ChangeView
+from dpmsmt.encode.facts import ChangeView
 from dpmsmt.model import canon
 from dpmsmt.rules._base import NULL, by_profile
 from dpmsmt.rules.change._base import DpmChange

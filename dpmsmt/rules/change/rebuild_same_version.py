@@ -3,7 +3,7 @@
 import z3
 
 from dpmsmt.builds import describe
-from dpmsmt.encode import version_vector
+from dpmsmt.encode.facts import version_vector
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules._common import versions_equal
 from dpmsmt.rules.change._base import DpmChange

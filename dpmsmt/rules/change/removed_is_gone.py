@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules.change._base import DpmChange
 

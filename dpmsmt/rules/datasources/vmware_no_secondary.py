@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import NULL, by_profile
 from dpmsmt.rules._common import DatasourceRule
 

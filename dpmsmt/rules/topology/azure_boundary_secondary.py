@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import protects_path
 

@@ -3,7 +3,7 @@
 import z3
 
 from dpmsmt.builds import builds, table_lines
-from dpmsmt.encode import code, version_vector
+from dpmsmt.encode.facts import code, version_vector
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import dpm_path, versions_equal
 

@@ -3,7 +3,7 @@
 import z3
 
 from dpmsmt.builds import describe
-from dpmsmt.encode import version_vector
+from dpmsmt.encode.facts import version_vector
 from dpmsmt.findings import Severity
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import (
