@@ -8,6 +8,7 @@ exactly. Defaults of format.md are filled in, except the one default that depend
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,15 +33,17 @@ SCOPE_ITEMS = ("database", "config", "scripting", "replicas")
 
 
 def evolve(obj, **changes):
-    """`dataclasses.replace` for the frozen, slotted records of this module, cheaper: their
-    fields are all `__init__` parameters in `__match_args__` order, and none validates anything
-    (a plan applies thousands of them)."""
+    """`dataclasses.replace` for the frozen, slotted records of this module, cheaper (a plan
+    applies thousands of them; they validate nothing on creation): every field is an `__init__`
+    parameter, so the record is rebuilt from its values read in one call."""
     cls = type(obj)
-    names = cls.__match_args__
-    for name in changes:
-        if name not in names:
+    read, position = _RECORDS[cls]
+    values = list(read(obj))
+    for name, value in changes.items():
+        if name not in position:
             raise TypeError(f"{cls.__name__} has no field {name!r}")
-    return cls(*[changes[n] if n in changes else getattr(obj, n) for n in names])
+        values[position[name]] = value
+    return cls(*values)
 
 
 def canon(name: str) -> str:
@@ -200,6 +203,27 @@ class Shared:
         self._entries.append((what, part, found))
         del self._entries[: -self.KEEP]
         return found
+
+
+def _record(cls: type) -> tuple[Callable[[Any], tuple], dict[str, int]]:
+    names = cls.__match_args__
+    return operator.attrgetter(*names), {n: i for i, n in enumerate(names)}
+
+
+# The records `evolve` rebuilds: class -> (read every field, field -> position). A constant.
+_RECORDS = {
+    cls: _record(cls)
+    for cls in (
+        Policy,
+        Failure,
+        Database,
+        InactiveReplica,
+        DpmServer,
+        DataSource,
+        ProtectedServer,
+        Waiver,
+    )
+}
 
 
 # (path, key, at_key) -> (line, column, how many parts of the path exist in the file)
