@@ -72,7 +72,11 @@ class Rule:
     severity: ClassVar[Mapping[str, Severity | None]]
     severe_severity: ClassVar[Severity | None] = None
     family: ClassVar[str] = "topology"
-    change: ClassVar[bool] = False
+
+    @property
+    def change(self) -> bool:
+        """A change rule: its scope pairs the states before and after (needs `--before`)."""
+        return self.scope is not None and self.scope.change
 
     def instances(self, view: Any) -> Iterable[Any]:
         """Its instances in a view (a `ChangeView` for a change rule): those of its scope."""

@@ -8,7 +8,6 @@ class DatasourceChange(Rule):
     """A change rule over one data source present before and after (`DsChange`)."""
 
     scope = Scope.CHANGE_DATASOURCE
-    change = True
     where_key = "primary"
 
     def where(self, change, c):
@@ -19,7 +18,6 @@ class DpmChange(Rule):
     """A change rule over one DPM server present before and after: (name before, name after)."""
 
     scope = Scope.CHANGE_DPM
-    change = True
     where_key = "status"
 
     def where(self, change, pair):
