@@ -19,6 +19,7 @@ from dpmsmt.encode.facts import (
     View,
     code,
     grouped_datasources,
+    inactive_replicas,
     profile_code,
     version_vector,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "View",
     "code",
     "grouped_datasources",
+    "inactive_replicas",
     "model_values",
     "new_solver",
     "profile_code",

@@ -32,6 +32,7 @@ __all__ = [
     "View",
     "code",
     "grouped_datasources",
+    "inactive_replicas",
     "profile_code",
     "version_vector",
 ]
@@ -332,13 +333,18 @@ def _libraries(view: View) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _inactive(view: View) -> list[Inactive]:
-    t = view.topology
-    out: list[Inactive] = []
-    if not any(d.inactive for d in t.dpm_servers.values()):
-        return out  # no index of 200k data sources for nothing
-    by_id = t.datasource_by_id
-    for name in sorted(t.dpm_servers, key=canon):
-        for i, entry in enumerate(t.dpm_servers[name].inactive):
+    dpms = view.topology.dpm_servers
+    if not any(d.inactive for d in dpms.values()):
+        return []  # no index of 200k data sources for nothing
+    return inactive_replicas(view.topology, sorted(dpms, key=canon))
+
+
+def inactive_replicas(topology: Topology, holders: Iterable[str]) -> list[Inactive]:
+    """The inactive replicas `holders` hold (in that order) of data sources `topology` has."""
+    by_id = topology.datasource_by_id
+    out = []
+    for name in holders:
+        for i, entry in enumerate(topology.dpm_servers[name].inactive):
             ds = by_id.get(canon(entry.datasource))
             if ds is not None:
                 out.append(Inactive(name, i, entry.from_, ds))
