@@ -14,7 +14,7 @@ import sys
 import textwrap
 
 import dpmsmt
-from dpmsmt.encode import ChangeView, Scope, View
+from dpmsmt.encode import ChangeView, Inactive, Scope, View, inactive_replicas
 from dpmsmt.rules import all_rules
 
 ESTATE = textwrap.dedent(
@@ -24,7 +24,9 @@ ESTATE = textwrap.dedent(
     dpm_servers:
       DPM1: {version: "10.19.58.0", protects: [DPM2], tape_library: L1}
       DPM2: {version: "10.19.58.0", protects: [DPM1], tape_library: L1}
-      DPM3: {version: "10.19.58.0"}
+      DPM3:
+        version: "10.19.58.0"
+        inactive: [{datasource: "fs1/d:", from: DPM2}, {datasource: "FS9/X:"}]
     servers:
       FS1:
         agent: DPM2
@@ -76,3 +78,10 @@ def test_snapshots_derived_by_replace_share_the_grouping_of_their_data_sources()
     copy = pickle.loads(pickle.dumps(dataclasses.replace(topology, locate=None)))
     assert copy.servers == topology.servers
     assert View(copy, "2019").datasource_groups == View(topology, "2019").datasource_groups
+
+
+def test_inactive_replicas_name_the_data_sources_that_still_exist():
+    topology = dpmsmt.loads(ESTATE, file="t.yaml")
+    d = topology.datasource_by_id["fs1/d:"]
+    assert inactive_replicas(topology, ["DPM1", "DPM3"]) == [Inactive("DPM3", 0, "DPM2", d)]
+    assert View(topology, "2019").instances(Scope.INACTIVE) == [Inactive("DPM3", 0, "DPM2", d)]
