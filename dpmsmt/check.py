@@ -14,7 +14,7 @@ from typing import Any
 from dpmsmt.encode import ChangeView, Grounder, View
 from dpmsmt.findings import Finding, Location, Report, Severity
 from dpmsmt.model import Topology, canon, format_path
-from dpmsmt.rules import Rule, Scope, all_rules
+from dpmsmt.rules import Rule, all_rules
 from dpmsmt.rules.meta.waivers import apply_waivers
 
 __all__ = ["check"]
@@ -83,17 +83,14 @@ def _selection(select, ignore, *, change: bool) -> list[Rule]:
 
 def _instances(rule: Rule, view: View, change: ChangeView | None):
     """(instance, facts, members) of a rule: members are what a violation is reported for."""
-    if rule.scope is Scope.DATASOURCE:
-        for facts_key, group in view.instances(Scope.DATASOURCE).items():
-            yield facts_key, rule.reads(view, facts_key), group
+    ctx = change if rule.scope.change else view
+    listed = rule.instances(ctx)
+    if rule.scope.grouped:
+        for facts_key, group in listed.items():
+            yield facts_key, rule.reads(ctx, facts_key), group
         return
-    if rule.change:
-        assert change is not None
-        for instance in rule.instances(change):
-            yield instance, rule.reads(change, instance), (instance,)
-        return
-    for instance in view.instances(rule.scope):
-        facts = rule.reads(view, instance)
+    for instance in listed:
+        facts = rule.reads(ctx, instance)
         if facts is not None:
             yield instance, facts, (instance,)
 

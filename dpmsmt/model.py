@@ -8,9 +8,10 @@ exactly. Defaults of format.md are filled in, except the one default that depend
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
-from functools import cached_property
+from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "PROFILES",
@@ -31,25 +32,18 @@ PROFILES = ("strict", "2012", "2016", "2019", "2022", "2025")
 SCOPE_ITEMS = ("database", "config", "scripting", "replicas")
 
 
-_FIELDS: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
-_SET = object.__setattr__
-
-
 def evolve(obj, **changes):
-    """`dataclasses.replace` for the frozen, slotted records of this module, without a trip
-    through `__init__` (a plan applies thousands of them; they validate nothing on creation)."""
+    """`dataclasses.replace` for the frozen, slotted records of this module, cheaper (a plan
+    applies thousands of them; they validate nothing on creation): every field is an `__init__`
+    parameter, so the record is rebuilt from its values read in one call."""
     cls = type(obj)
-    spec = _FIELDS.get(cls)
-    if spec is None:
-        names = tuple(f.name for f in fields(cls))
-        spec = _FIELDS[cls] = (names, frozenset(names))
-    names, known = spec
-    if not changes.keys() <= known:
-        raise TypeError(f"{cls.__name__} has no field {sorted(changes.keys() - known)[0]!r}")
-    new = object.__new__(cls)
-    for name in names:
-        _SET(new, name, changes[name] if name in changes else getattr(obj, name))
-    return new
+    read, position = _RECORDS[cls]
+    values = list(read(obj))
+    for name, value in changes.items():
+        if name not in position:
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+        values[position[name]] = value
+    return cls(*values)
 
 
 def canon(name: str) -> str:
@@ -171,6 +165,67 @@ class Waiver:
     index: int = field(default=0, compare=False)
 
 
+class _Lookups:
+    """What one snapshot computed from itself (a fresh one per `Topology`: `replace` makes a
+    new snapshot, so nothing stale survives); not pickled."""
+
+    __slots__ = ("by_id", "protectors")
+
+    def __init__(self) -> None:
+        self.protectors: Mapping[str, tuple[str, ...]] | None = None
+        self.by_id: Mapping[str, DataSource] | None = None
+
+    def __reduce__(self):
+        return (_Lookups, ())
+
+
+class Shared:
+    """Values computed from a part of a snapshot (its `servers` mapping), shared by the
+    snapshots `dataclasses.replace` derives from it (the states of failures share one mapping
+    of 200k data sources): keyed by the part's identity, the last few kept with their part so
+    the identity stays valid; not pickled."""
+
+    __slots__ = ("_entries",)
+    KEEP = 3
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[str, Any, Any]] = []  # (what, part, value), latest last
+
+    def __reduce__(self):
+        return (Shared, ())
+
+    def value(self, what: str, part: Any, compute: Callable[[Any], Any]) -> Any:
+        """`compute(part)`, remembered while `part` is among the last few asked about."""
+        for name, known, found in self._entries:
+            if known is part and name == what:
+                return found
+        found = compute(part)
+        self._entries.append((what, part, found))
+        del self._entries[: -self.KEEP]
+        return found
+
+
+def _record(cls: type) -> tuple[Callable[[Any], tuple], dict[str, int]]:
+    names = cls.__match_args__
+    return operator.attrgetter(*names), {n: i for i, n in enumerate(names)}
+
+
+# The records `evolve` rebuilds: class -> (read every field, field -> position). A constant.
+_RECORDS = {
+    cls: _record(cls)
+    for cls in (
+        Policy,
+        Failure,
+        Database,
+        InactiveReplica,
+        DpmServer,
+        DataSource,
+        ProtectedServer,
+        Waiver,
+    )
+}
+
+
 # (path, key, at_key) -> (line, column, how many parts of the path exist in the file)
 Locate = Callable[[tuple[str | int, ...], bool, bool], tuple[int, int, int] | None]
 
@@ -194,11 +249,21 @@ class Topology:
     expect: Mapping | None = field(default=None, compare=False)
     file: str = field(default="<string>", compare=False)
     locate: Locate | None = field(default=None, compare=False, repr=False)
+    shared: Shared = field(default_factory=Shared, compare=False, repr=False)
+    _lookups: _Lookups = field(
+        default_factory=_Lookups, init=False, compare=False, repr=False
+    )
 
-    # -- lookups (derived, cached) -------------------------------------------------------
-    @cached_property
+    # -- lookups (derived, remembered in `_lookups`) ---------------------------------------
+    @property
     def protectors(self) -> Mapping[str, tuple[str, ...]]:
         """DPM name -> the DPM servers that protect it (its secondaries), sorted by name."""
+        found = self._lookups.protectors
+        if found is None:
+            found = self._lookups.protectors = self._protectors()
+        return found
+
+    def _protectors(self) -> Mapping[str, tuple[str, ...]]:
         out: dict[str, list[str]] = {d: [] for d in self.dpm_servers}
         for x, dx in self.dpm_servers.items():
             for y in dx.protects:
@@ -223,10 +288,13 @@ class Topology:
         for s in self.servers.values():
             yield from s.datasources
 
-    @cached_property
+    @property
     def datasource_by_id(self) -> Mapping[str, DataSource]:
         """Data sources by canonical id (server name case-folded, `/`, name case-folded)."""
-        return {canon(ds.id): ds for ds in self.datasources()}
+        found = self._lookups.by_id
+        if found is None:
+            found = self._lookups.by_id = {canon(ds.id): ds for ds in self.datasources()}
+        return found
 
     def location(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int]:
         """(line, column) of a document path, 1-based; (1, 1) where it is not known."""

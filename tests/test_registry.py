@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dpmsmt.rules import all_rules, get, rule_ids
+import dpmsmt.rules
+from dpmsmt.rules import all_rules, families, get, rule_ids
 from dpmsmt.sources import SOURCES
 
 PROFILES = ("strict", "2012", "2016", "2019", "2022", "2025")
@@ -150,6 +151,29 @@ def test_rule_sources_exist_and_match_the_catalogue(rule):
     assert set(rule.sources) == expected
     for source in rule.sources:
         assert SOURCES[source]["title"] and SOURCES[source]["url"].startswith("https://")
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)
+def test_rule_module_declares_the_urls_of_its_documents(rule):
+    """The URLs sit next to the rule's code; they hold the address of every source it names."""
+    assert rule.urls, "at least one document"
+    for url in rule.urls:
+        assert url.startswith("https://") and not any(c.isspace() for c in url), url
+    for source in rule.sources:
+        assert SOURCES[source]["url"].split()[0] in rule.urls, source
+
+
+def test_families_are_the_rule_directories():
+    """A new directory of rule modules is a new family: discovered, not listed."""
+    rules_dir = Path(dpmsmt.rules.__file__).parent
+    holding = {
+        p.parent.name
+        for p in rules_dir.glob("*/*.py")
+        if re.search(r"^    id = \"", p.read_text(encoding="utf-8"), re.M)
+    }
+    assert set(families()) == holding
+    assert list(families()) == sorted(families())
+    assert {r.family for r in all_rules()} == holding
 
 
 def test_rules_without_a_document_are_the_inferred_and_tool_rules():

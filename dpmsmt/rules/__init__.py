@@ -1,7 +1,8 @@
 """The rule catalogue: discovery and the registry (one module per rule, one id per rule).
 
 Every module under `dpmsmt/rules/<family>/` that defines a subclass of `Rule` contributes it;
-adding a rule never edits another module. The registry refuses duplicate or malformed ids.
+adding a rule (or a family directory) never edits another module. The registry refuses
+duplicate or malformed ids.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-__all__ = ["NULL", "Rule", "Scope", "all_rules", "by_profile", "get", "in_profiles", "rule_ids"]
+__all__ = [
+    "NULL",
+    "Rule",
+    "Scope",
+    "all_rules",
+    "by_profile",
+    "families",
+    "get",
+    "in_profiles",
+    "rule_ids",
+]
 
 _ID = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)*\Z")
-_FAMILIES = ("topology", "datasources", "meta", "change")
 _DECLARED = re.compile(r'^    id = "([A-Z][A-Z0-9-]*)"$', re.M)
 
 if TYPE_CHECKING:
@@ -33,13 +43,19 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def families() -> tuple[str, ...]:
+    """The rule families: every subpackage of `dpmsmt.rules`, by name (found, not listed, so a
+    new family is a new directory; nothing is imported to find them)."""
+    return tuple(sorted(i.name for i in pkgutil.iter_modules(__path__) if i.ispkg))
+
+
 @cache
 def all_rules() -> tuple[Rule, ...]:
     """Every rule, sorted by id."""
     from dpmsmt.rules._base import Rule
 
     found: dict[str, Rule] = {}
-    for family in _FAMILIES:
+    for family in families():
         pkg = importlib.import_module(f"{__name__}.{family}")
         for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
             module = importlib.import_module(f"{pkg.__name__}.{info.name}")
@@ -67,7 +83,7 @@ def rule_ids() -> tuple[str, ...]:
     here = Path(__file__).parent
     found = {
         m[1]
-        for family in _FAMILIES
+        for family in families()
         for path in sorted((here / family).glob("*.py"))
         for m in _DECLARED.finditer(path.read_text(encoding="utf-8"))
     }

@@ -1,7 +1,7 @@
 """The shape of a rule: metadata, what it reads, and its formula over Z3 terms.
 
-A rule is a class with plain attributes (id, statement, formal reading, sources, severities per
-profile) and four small methods:
+A rule is a class with plain attributes (id, statement, formal reading, sources and the URLs of
+the documents they name, severities per profile) and four small methods:
 
 - `reads(view, instance) -> dict`: the facts of one instance the formula looks at, as plain values
   (bool, int, or tuples of them). Names are encoded as ints by the view (`NULL` for none). Joins
@@ -19,18 +19,16 @@ A rule whose violation can be of two severities (REPLICA-POLICY, BUILD-MATCH) al
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from enum import StrEnum
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import z3
 
+from dpmsmt.encode.facts import NULL, Scope, profile_code
 from dpmsmt.findings import Severity
 from dpmsmt.model import PROFILES
 
-__all__ = ["NULL", "Rule", "Scope", "by_profile", "in_profiles"]
-
-NULL = -1  # the int that stands for "no server" in rule facts
+__all__ = ["NULL", "Rule", "Scope", "by_profile", "in_profiles", "profile_code"]
 
 _GROUPS = {
     "2016+": ("2016", "2019", "2022", "2025"),
@@ -61,25 +59,6 @@ def in_profiles(profile: z3.ArithRef, *names: str) -> z3.BoolRef:
     return z3.Or([profile == profile_code(n) for n in names])
 
 
-def profile_code(profile: str) -> int:
-    return 0 if profile == "strict" else int(profile)
-
-
-class Scope(StrEnum):
-    """What one instance of a rule is."""
-
-    DPM = "dpm"  # a DPM server
-    EDGE = "edge"  # a P(x, y) edge
-    COMPONENT = "component"  # a weakly connected component of P
-    CYCLE = "cycle"  # a strongly connected component of P with 2+ servers
-    LIBRARY = "library"  # a tape library and its servers
-    SERVER = "server"  # a protected server
-    DATASOURCE = "datasource"  # a data source (grouped by its facts)
-    INACTIVE = "inactive"  # an inactive replica a DPM server holds
-    CHANGE_DATASOURCE = "change-datasource"  # a data source in both snapshots
-    CHANGE_DPM = "change-dpm"  # a DPM server in both snapshots
-
-
 class Rule:
     """Base class of every rule; subclasses are records, registered by `dpmsmt.rules`."""
 
@@ -87,12 +66,21 @@ class Rule:
     scope: ClassVar[Scope]
     statement: ClassVar[str]
     formal: ClassVar[str]
-    sources: ClassVar[tuple[str, ...]]
+    sources: ClassVar[tuple[str, ...]]  # ids into dpmsmt.sources (findings name these)
+    urls: ClassVar[tuple[str, ...]] = ()  # the documents' addresses, declared by the rule module
     confidence: ClassVar[str] = "documented"
     severity: ClassVar[Mapping[str, Severity | None]]
     severe_severity: ClassVar[Severity | None] = None
     family: ClassVar[str] = "topology"
-    change: ClassVar[bool] = False
+
+    @property
+    def change(self) -> bool:
+        """A change rule: its scope pairs the states before and after (needs `--before`)."""
+        return self.scope is not None and self.scope.change
+
+    def instances(self, view: Any) -> Iterable[Any]:
+        """Its instances in a view (a `ChangeView` for a change rule): those of its scope."""
+        return view.instances(self.scope)
 
     def reads(self, view: Any, instance: Any) -> dict[str, Any]:
         raise NotImplementedError

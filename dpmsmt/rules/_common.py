@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import z3
 
-from dpmsmt.encode import View, version_vector
+from dpmsmt.encode.facts import View, version_vector
 from dpmsmt.model import DataSource, canon
 from dpmsmt.rules._base import NULL, Rule, Scope, in_profiles
 

@@ -1,6 +1,5 @@
 """Shared shape of the change rules: instances are pairs across two snapshots."""
 
-from dpmsmt.encode import ChangeView
 from dpmsmt.rules._base import Rule, Scope
 from dpmsmt.rules._common import dpm_path, ds_path
 
@@ -9,11 +8,7 @@ class DatasourceChange(Rule):
     """A change rule over one data source present before and after (`DsChange`)."""
 
     scope = Scope.CHANGE_DATASOURCE
-    change = True
     where_key = "primary"
-
-    def instances(self, change: ChangeView):
-        return change.datasources
 
     def where(self, change, c):
         return ds_path(c.after, self.where_key)
@@ -23,11 +18,7 @@ class DpmChange(Rule):
     """A change rule over one DPM server present before and after: (name before, name after)."""
 
     scope = Scope.CHANGE_DPM
-    change = True
     where_key = "status"
-
-    def instances(self, change: ChangeView):
-        return change.dpm_servers
 
     def where(self, change, pair):
         return dpm_path(pair[1], self.where_key)

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import z3
 
-from dpmsmt.encode import ChangeView
+from dpmsmt.encode.facts import ChangeView
 from dpmsmt.model import canon
 from dpmsmt.rules._base import NULL, by_profile
 from dpmsmt.rules.change._base import DpmChange
@@ -41,6 +41,9 @@ class DpmKeepsNameAndDomain(DpmChange):
     statement = "A DPM server keeps its name and its domain: the same server (the same identity, or the same name where no identity is given) under a new name or in another domain is not supported."
     formal = "same(b, a) → canon(b.name) = canon(a.name) ∧ (b.domain = null ∨ a.domain = null ∨ b.domain = a.domain), where same: equal identity, or equal name and (no identity on one side, or both domains given and different)"
     sources = ("S8",)
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+    )
     severity = by_profile("error")
     where_key = "domain"
 

@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import NULL, by_profile
 from dpmsmt.rules.change._base import DatasourceChange
 
@@ -20,6 +20,10 @@ class HistoryLeftBehind(DatasourceChange):
     statement = "A data source whose primary changes (not switched, not switched back) or whose primary was rebuilt after losing its storage starts a new recovery-point chain; the old recovery points stay where they were (or are gone with the storage)."
     formal = "b.primary ≠ null ∧ ((b.primary ≠ a.primary ∧ a.mode = normal ∧ ¬(b.mode = switched ∧ a.primary = b.switched_from)) ∨ (b.primary = a.primary ∧ b.primary.status = failed ∧ b.primary.failure.storage = lost ∧ a.primary.status = up))"
     sources = ("S4", "S8")
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+    )
     confidence = "inferred"
     severity = by_profile("info")
 

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import z3
 
-from dpmsmt.encode import ChangeView, DsChange
+from dpmsmt.encode.facts import ChangeView, DsChange
 from dpmsmt.model import canon
 from dpmsmt.rules._base import NULL, by_profile
 from dpmsmt.rules.change._base import DatasourceChange
@@ -32,6 +32,10 @@ class NoMoveUnderSecondary(DatasourceChange):
     statement = "Moving a protected server between DPM servers under secondary protection is not supported. If its primary p had a secondary s, the only options are: switch protection to s (and stay switched); rebuild p with the same name and restore its database; move it to a DPM server that s does not know about."
     formal = "∀s: b.primary = p ≠ a.primary = q ∧ P_b(s,p) → (q = s ∧ a.mode = switched ∧ a.switched_from = p) ∨ q ∉ knows(s)"
     sources = ("seed", "S8")
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+    )
     confidence = "documented (3-server example), inferred (general form)"
     severity = by_profile("error")
 

@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.model import Failure
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules.change._base import DpmChange
@@ -20,6 +20,10 @@ class RebuildNeedsBackup(DpmChange):
     statement = "A failed DPM server can only come back if its database survived or a backup of it did: `failure.database = intact`, or `database.backup` is not `none` and its copy survives (`secondary`: that secondary is up; `own-pool`: `failure.storage = intact`)."
     formal = "b.status = failed ∧ a.status = up → b.failure.database = intact ∨ (m = b.database.backup ≠ none ∧ (m = secondary → up_b(protector_b(d))) ∧ (m = own-pool → b.failure.storage = intact))"
     sources = ("S4", "S5", "S7")
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error")
 
     def reads(self, change, pair):

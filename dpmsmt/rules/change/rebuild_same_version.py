@@ -3,7 +3,7 @@
 import z3
 
 from dpmsmt.builds import describe
-from dpmsmt.encode import version_vector
+from dpmsmt.encode.facts import version_vector
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules._common import versions_equal
 from dpmsmt.rules.change._base import DpmChange
@@ -20,6 +20,11 @@ class RebuildSameVersion(DpmChange):
     statement = "A DPM server rebuilt from a database backup runs the version of that database."
     formal = "b.status = failed ∧ a.status = up → b.version = a.version"
     sources = ("S5", "S7", "S11")
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+        "https://learn.microsoft.com/en-us/azure/backup/backup-the-mabs-server",
+    )
     severity = by_profile("error")
     where_key = "version"
 

@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules.change._base import DpmChange
 
@@ -19,6 +19,9 @@ class RemovedIsGone(DpmChange):
     statement = "A removed DPM server does not come back: a fresh installation is a new server and needs a new name."
     formal = "b.status = removed → a.status ≠ up"
     sources = ("S8",)
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+    )
     confidence = "inferred"
     severity = by_profile("error")
 

@@ -17,6 +17,9 @@ class SwitchOnlyToSecondary(DatasourceChange):
     statement = "A data source can only be switched to the DPM server that was its secondary."
     formal = "b.mode = normal ∧ a.mode = switched → b.secondary = a.primary"
     sources = ("S20",)
+    urls = (
+        "https://learn.microsoft.com/en-us/powershell/module/dataprotectionmanager/start-dpmswitchprotection",
+    )
     severity = by_profile("error")
     where_key = "mode"
 

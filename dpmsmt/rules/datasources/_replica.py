@@ -1,6 +1,6 @@
 """Facts shared by the replica-policy rules: the secondary's policy of a data source."""
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import NULL
 
 SYNC_VALUES = (15, 30, 45, 60, 120, 240, 360, 720, 1440)

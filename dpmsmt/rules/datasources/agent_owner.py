@@ -18,6 +18,10 @@ class AgentOwner(DatasourceRule):
     statement = "A protection agent belongs to one DPM server: every data source a DPM server protects directly is on a computer whose agent it owns."
     formal = "ds.primary ≠ null → ds.primary ∈ agents(ds.server)"
     sources = ("S13", "S15")
+    urls = (
+        "https://docs.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/dn903639(v=sc.12)",
+        "https://github.com/MicrosoftDocs/SupportArticles-docs/blob/main/support/system-center/dpm/vnext-dpm-error-codes.md",
+    )
     severity = by_profile("error")
     where_key = "primary"
 

@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.model import canon
 from dpmsmt.rules._base import Rule, Scope, by_profile
 
@@ -21,6 +21,10 @@ class AzureBoundary(Rule):
     statement = "A DPM server running as an Azure virtual machine protects only workloads in Azure, and an on-premises DPM server only on-premises workloads."
     formal = "ds.primary ≠ null → ds.primary.location = ds.server.location"
     sources = ("S8", "S9")
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+        "https://learn.microsoft.com/en-us/azure/backup/backup-support-matrix-mabs-dpm",
+    )
     severity = by_profile("error")
 
     def reads(self, view, s):

@@ -16,6 +16,10 @@ class DedupNoSecondary(DatasourceRule):
     statement = "A deduplicated volume protected by a primary cannot be protected to a secondary."
     formal = "ds.dedup → ds.secondary = null"
     sources = ("S8", "S16")
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+        "https://github.com/MicrosoftDocs/SupportArticles-docs",
+    )
     severity = by_profile("error")
     where_key = "secondary"
 

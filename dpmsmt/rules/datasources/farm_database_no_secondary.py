@@ -21,6 +21,9 @@ class FarmDatabaseNoSecondary(DatasourceRule):
     statement = "A SQL Server database that belongs to a SharePoint farm is not protected independently on the secondary DPM server: the farm data source protects it there."
     formal = "ds.farm ≠ null → ds.secondary = null"
     sources = ("S37",)
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+    )
     severity = by_profile("error", p2016plus="warning")
     where_key = "secondary"
 

@@ -27,6 +27,10 @@ class MovedUnderSecondary(Rule):
     statement = "A DPM server still holds the replica of a data source it protected as the secondary of p, and the data source is now protected directly by another DPM server that it knows (or by itself, not switched): the server was moved under secondary protection."
     formal = "(ds, p) ∈ s.inactive ∧ p ≠ null ∧ q = ds.primary ∉ {null, p} → q ∉ knows(s) ∨ (q = s ∧ ds.mode = switched ∧ ds.switched_from = p)"
     sources = ("seed", "S8")
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+    )
     confidence = "documented (example), inferred (snapshot form)"
     severity = by_profile("error")
 

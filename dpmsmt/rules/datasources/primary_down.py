@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import NULL, by_profile
 from dpmsmt.rules._common import DatasourceRule
 
@@ -18,6 +18,9 @@ class PrimaryDown(DatasourceRule):
     statement = "A data source whose primary DPM server is failed or removed is not protected; see `dpmsmt suggest-move`."
     formal = "ds.primary ≠ null → up(ds.primary)"
     sources = ("seed",)
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+    )
     severity = by_profile("error")
     where_key = "primary"
 

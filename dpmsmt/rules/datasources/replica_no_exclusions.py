@@ -17,6 +17,10 @@ class ReplicaNoExclusions(DatasourceRule):
     statement = "File name extensions cannot be excluded when protecting a replica."
     formal = "ds.secondary ≠ null ∧ sp ≠ null → sp.exclude_extensions = []"
     sources = ("S2", "S7")
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error")
     where_key = "secondary_policy"
 

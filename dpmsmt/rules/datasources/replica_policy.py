@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.findings import Severity
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules._common import DatasourceRule
@@ -23,6 +23,10 @@ class ReplicaPolicy(DatasourceRule):
     statement = "A replica is protected short-term on disk, with long-term tape or nothing; online long-term for a replica is documented only for the DPM database (2019), so it is flagged."
     formal = "ds.secondary ≠ null ∧ sp ≠ null → sp.short_term = disk ∧ sp.long_term ∈ {none, tape}"
     sources = ("S2", "S7")
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error", p2016plus="warning")
     severe_severity = Severity.ERROR
     where_key = "secondary_policy"

@@ -19,6 +19,10 @@ class ReplicaSync(DatasourceRule):
     statement = 'Disk-only protection of a replica needs an explicit synchronization frequency from DPM\'s accepted values, and "synchronize just before a recovery point" is unavailable.'
     formal = "ds.secondary ≠ null ∧ sp ≠ null ∧ sp.long_term = none → sp.sync_minutes ∈ {15,30,45,60,120,240,360,720,1440} ∧ ¬sp.sync_before_recovery_point"
     sources = ("S2", "S20")
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+        "https://learn.microsoft.com/en-us/powershell/module/dataprotectionmanager/start-dpmswitchprotection",
+    )
     severity = by_profile("error")
     where_key = "secondary_policy"
 

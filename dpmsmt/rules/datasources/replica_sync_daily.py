@@ -17,6 +17,10 @@ class ReplicaSyncDaily(DatasourceRule):
     statement = "Microsoft recommends synchronizing a disk-only replica every 24 hours."
     formal = "ds.secondary ≠ null ∧ sp ≠ null ∧ sp.long_term = none → sp.sync_minutes = 1440"
     sources = ("S2", "S7")
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("info")
     where_key = "secondary_policy"
 

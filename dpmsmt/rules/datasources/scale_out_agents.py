@@ -18,6 +18,10 @@ class ScaleOutAgents(Rule):
     statement = "Only a Hyper-V cluster protected with scaled-out DPM protection has agents from several DPM servers."
     formal = "|agents(s)| > 1 → s.cluster ∧ ∀ds on s with a primary: ds.hyperv_scale_out"
     sources = ("S8", "S34")
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-protection-matrix",
+    )
     severity = by_profile("error")
 
     def reads(self, view, s):

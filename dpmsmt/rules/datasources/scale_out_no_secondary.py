@@ -16,6 +16,10 @@ class ScaleOutNoSecondary(DatasourceRule):
     statement = "Hyper-V workloads protected with scaled-out DPM protection cannot have secondary protection."
     formal = "ds.hyperv_scale_out → ds.secondary = null"
     sources = ("S8", "S34")
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-protection-matrix",
+    )
     severity = by_profile("error")
     where_key = "secondary"
 

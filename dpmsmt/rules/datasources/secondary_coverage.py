@@ -21,6 +21,9 @@ class SecondaryCoverage(DatasourceRule):
     statement = "The primary has a secondary but this data source is not protected by it, and no rule forbids it (e.g. SQL auto-protection added it on the primary only)."
     formal = "¬(ds.primary ≠ null ∧ ds.mode = normal ∧ ∃x P(x, ds.primary) ∧ replicas ∈ ds.primary.secondary_scope ∧ ds.secondary = null ∧ ¬ds.dedup ∧ ¬ds.hyperv_scale_out ∧ ds.type ≠ vmware ∧ ds.farm = null ∧ ¬∃ds' on ds.server: ds'.mode = switched)"
     sources = ("S17",)
+    urls = (
+        "https://github.com/MicrosoftDocs/SupportArticles-docs",
+    )
     severity = by_profile("warning")
 
     def reads(self, view, f):

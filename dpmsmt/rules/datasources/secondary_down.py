@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import NULL, by_profile
 from dpmsmt.rules._common import DatasourceRule
 
@@ -18,6 +18,9 @@ class SecondaryDown(DatasourceRule):
     statement = "A data source whose secondary is failed or removed has lost its second copy."
     formal = "ds.secondary ≠ null → up(ds.secondary)"
     sources = ("seed",)
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+    )
     confidence = "inferred"
     severity = by_profile("warning")
     where_key = "secondary"

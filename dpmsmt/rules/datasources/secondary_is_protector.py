@@ -18,6 +18,10 @@ class SecondaryIsProtector(DatasourceRule):
     statement = "A data source's secondary is the DPM server that protects its primary; a DPM further up a chain cannot act directly as its secondary."
     formal = "ds.secondary ≠ null → ds.primary ≠ null ∧ P(ds.secondary, ds.primary) ∧ replicas ∈ ds.primary.secondary_scope"
     sources = ("S1", "S7")
+    urls = (
+        "https://docs.microsoft.com/en-us/previous-versions/system-center/data-protection-manager-2010/gg410636(v=technet.10)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error")
     where_key = "secondary"
 

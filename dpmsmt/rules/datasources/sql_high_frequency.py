@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import NULL, by_profile
 from dpmsmt.rules._common import DatasourceRule
 
@@ -20,6 +20,9 @@ class SqlHighFrequency(DatasourceRule):
     statement = "A SQL database protected by a primary and a secondary with a high synchronization frequency can fail backup jobs in DPM 2016."
     formal = "¬(ds.type = sql ∧ ds.secondary ≠ null ∧ ds.policy.sync_minutes ≠ null ∧ ds.policy.sync_minutes ≤ 15)"
     sources = ("S18",)
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+    )
     confidence = "documented (release note)"
     severity = by_profile(None, p2016="warning")
     where_key = "policy"

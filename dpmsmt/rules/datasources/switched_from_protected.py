@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules._common import DatasourceRule
 
@@ -21,6 +21,11 @@ class SwitchedFromProtected(DatasourceRule):
         "ds.mode = switched → P(ds.primary, sf) ∨ (sf.status ∈ {failed, removed} ∧ ¬∃x P(x, sf))"
     )
     sources = ("S2", "S4", "S20")
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/powershell/module/dataprotectionmanager/start-dpmswitchprotection",
+    )
     severity = by_profile("error")
     where_key = "switched_from"
 

@@ -18,6 +18,10 @@ class SwitchedNoSecondary(DatasourceRule):
     statement = "While a protected server is in switched protection mode, none of its data sources can have secondary protection on another DPM server."
     formal = "(∃ds' on ds.server: ds'.mode = switched) → ds.secondary = null"
     sources = ("S2", "S8")
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+    )
     severity = by_profile("error")
     where_key = "secondary"
 

@@ -16,6 +16,9 @@ class Unprotected(DatasourceRule):
     statement = "A data source with no primary is listed but not protected."
     formal = "ds.primary ≠ null"
     sources = ()
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/create-dpm-protection-groups",
+    )
     confidence = "tool"
     severity = by_profile("info")
 

@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import NULL, by_profile
 from dpmsmt.rules._common import DatasourceRule
 
@@ -18,6 +18,9 @@ class VmwareNoSecondary(DatasourceRule):
     statement = "A VMware virtual machine cannot be protected to a secondary DPM server."
     formal = "ds.type = vmware → ds.secondary = null"
     sources = ("S35",)
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-vmware",
+    )
     severity = by_profile("error")
     where_key = "secondary"
 

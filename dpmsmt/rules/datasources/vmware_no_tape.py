@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import by_profile
 from dpmsmt.rules._common import DatasourceRule
 
@@ -22,6 +22,10 @@ class VmwareNoTape(DatasourceRule):
     statement = "Before DPM 2019, a VMware virtual machine cannot be protected to tape (short-term or long-term)."
     formal = "ds.type = vmware ∧ ds.policy ≠ null → ds.policy.short_term = disk ∧ ds.policy.long_term ∈ {none, online}"
     sources = ("S35", "S36")
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-vmware",
+        "https://learn.microsoft.com/en-us/troubleshoot/system-center/dpm/upgrade-dpm-vmware-vm-protection",
+    )
     severity = by_profile("error", p2019plus=None)
     where_key = "policy"
 

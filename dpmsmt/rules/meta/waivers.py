@@ -51,6 +51,9 @@ class WaiverUnused(Rule):
     statement = "A waiver matches no finding."
     formal = "no finding f with f.rule = w.rule and (w.target = none or w.target ∈ entities(f))"
     sources = ()
+    urls = (
+        "https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html",
+    )
     confidence = "tool"
     severity = by_profile("warning")
     family = "waivers"
@@ -67,6 +70,9 @@ class WaiverExpired(Rule):
     statement = "A waiver's date has passed; the finding it covered counts again."
     formal = "w.expires < today"
     sources = ()
+    urls = (
+        "https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html",
+    )
     confidence = "tool"
     severity = by_profile("warning")
     family = "waivers"

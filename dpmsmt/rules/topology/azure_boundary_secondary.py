@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import protects_path
 
@@ -22,6 +22,9 @@ class AzureBoundarySecondary(Rule):
     statement = "A secondary DPM server runs on the same side of the Azure boundary as the primary it protects: a primary's databases and replicas are workloads where the primary runs."
     formal = "P(x,y) → x.location = y.location"
     sources = ("S8",)
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+    )
     confidence = "inferred (from the documented boundary for workloads)"
     severity = by_profile("error")
 

@@ -3,7 +3,7 @@
 import z3
 
 from dpmsmt.builds import builds, table_lines
-from dpmsmt.encode import code, version_vector
+from dpmsmt.encode.facts import code, version_vector
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import dpm_path, versions_equal
 
@@ -22,6 +22,9 @@ class BuildKnown(Rule):
     statement = "A DPM server's version is a build of a DPM or MABS release of its kind (or a prefix of one); an unknown build is likely a typo."
     formal = "∃b ∈ builds: b.kind = d.kind ∧ d.version = b.build (on the fields both give)"
     sources = ("B1",)
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/release-build-versions",
+    )
     severity = by_profile("info")
 
     def reads(self, view, d):

@@ -3,7 +3,7 @@
 import z3
 
 from dpmsmt.builds import describe
-from dpmsmt.encode import version_vector
+from dpmsmt.encode.facts import version_vector
 from dpmsmt.findings import Severity
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import (
@@ -31,6 +31,10 @@ class BuildMatch(Rule):
     statement = "The whole build (update rollup) should match too; it must where the database is backed up to the secondary."
     formal = "major.minor equal in component(d) → all whole builds equal; error when some P(x,y) has y.database.backup = secondary ∧ build(x) ≠ build(y)"
     sources = ("S5", "S7")
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile(None, p2019plus="warning")
     severe_severity = Severity.ERROR
 

@@ -22,6 +22,11 @@ class CapacityDatasources(Rule):
     statement = "A DPM server protects more data sources than Microsoft plans for (2000; 300 for profile 2012). Replicas it holds as a secondary count."
     formal = "|{ds : ds.primary = d ∨ ds.secondary = d}| ≤ limit"
     sources = ("S23", "S27", "S28")
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/plan-dpm-deployment",
+        "https://techcommunity.microsoft.com/t5/system-center-blog/about-dpm2010-scalability-and-new-features/ba-p/341480",
+        "https://learn.microsoft.com/en-us/azure/backup/backup-azure-backup-sql",
+    )
     severity = by_profile("warning")
 
     def reads(self, view, d):

@@ -20,6 +20,9 @@ class CapacityServers(Rule):
     statement = "A DPM server protects more computers than Microsoft plans for (100 servers)."
     formal = "|{s : d ∈ agents(s)}| ≤ 100"
     sources = ("S23",)
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/plan-dpm-deployment",
+    )
     severity = by_profile("warning")
 
     def reads(self, view, d):

@@ -21,6 +21,10 @@ class CycleTwoOnly(Rule):
     statement = "Cyclic protection is documented for two DPM servers only (DPM1 ↔ DPM2)."
     formal = "no strongly connected component of P contains a cycle of length ≥ 3"
     sources = ("S1", "S7")
+    urls = (
+        "https://docs.microsoft.com/en-us/previous-versions/system-center/data-protection-manager-2010/gg410636(v=technet.10)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("warning", strict="error")
 
     def reads(self, view, component):

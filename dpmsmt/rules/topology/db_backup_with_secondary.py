@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import dpm_path
 
@@ -24,6 +24,11 @@ class DbBackupWithSecondary(Rule):
         "(∃x P(x,d)) ∧ d.database.sql = local → d.database.backup ∉ {azure, own-pool, tape, share}"
     )
     sources = ("S5", "S7", "S11")
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+        "https://learn.microsoft.com/en-us/azure/backup/backup-the-mabs-server",
+    )
     severity = by_profile("error")
 
     def reads(self, view, d):

@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import protects_path
 
@@ -19,6 +19,10 @@ class MabsNoSecondary(Rule):
     statement = "MABS does not offer secondary, chained or cyclic protection."
     formal = "P(x,y) → x.kind = dpm ∧ y.kind = dpm"
     sources = ("S9", "S10")
+    urls = (
+        "https://learn.microsoft.com/en-us/azure/backup/backup-support-matrix-mabs-dpm",
+        "https://learn.microsoft.com/en-us/azure/architecture/hybrid/azure-stack-backup",
+    )
     confidence = "documented (MABS–MABS), inferred (mixed)"
     severity = by_profile("error")
 

@@ -21,6 +21,9 @@ class OsMatch(Rule):
     )
     formal = "∀x,y ∈ component(d): x.os = y.os (where both give os)"
     sources = ("S2",)
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+    )
     severity = by_profile("warning", strict="error", p2012="error")
 
     def _names(self, view, component):

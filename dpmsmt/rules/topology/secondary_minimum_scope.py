@@ -21,6 +21,9 @@ class SecondaryMinimumScope(Rule):
     statement = "A secondary should protect at least the primary's databases and its DPM Config and Scripting folders."
     formal = "(∃x P(x,d)) → {database, config, scripting} ⊆ d.secondary_scope"
     sources = ("S2",)
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+    )
     confidence = "documented (recommendation)"
     severity = by_profile("warning")
 

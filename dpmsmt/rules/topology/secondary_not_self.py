@@ -18,6 +18,10 @@ class SecondaryNotSelf(Rule):
     statement = "A DPM server cannot be its own secondary."
     formal = "¬P(d,d)"
     sources = ()
+    urls = (
+        "https://docs.microsoft.com/en-us/previous-versions/system-center/data-protection-manager-2010/gg410636(v=technet.10)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     confidence = "inferred"
     severity = by_profile("error")
 

@@ -18,6 +18,10 @@ class SecondaryOnce(Rule):
     statement = "A DPM server is protected by at most one secondary."
     formal = "∀y: |{x : P(x,y)}| ≤ 1"
     sources = ("S1", "S7")
+    urls = (
+        "https://docs.microsoft.com/en-us/previous-versions/system-center/data-protection-manager-2010/gg410636(v=technet.10)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error")
 
     def reads(self, view, d):

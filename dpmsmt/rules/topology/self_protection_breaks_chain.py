@@ -20,6 +20,11 @@ class SelfProtectionBreaksChain(Rule):
     )
     formal = "d.protects_own_database → ¬∃x P(x,d)"
     sources = ("S1", "S3", "S7")
+    urls = (
+        "https://docs.microsoft.com/en-us/previous-versions/system-center/data-protection-manager-2010/gg410636(v=technet.10)",
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error")
 
     def reads(self, view, d):

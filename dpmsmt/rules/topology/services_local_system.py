@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import dpm_path
 
@@ -24,6 +24,9 @@ class ServicesLocalSystem(Rule):
     )
     formal = "(∃x P(x,d)) ∧ d.services_account ≠ null → d.services_account = local-system"
     sources = ("S38",)
+    urls = (
+        "https://learn.microsoft.com/en-us/troubleshoot/system-center/dpm/consistency-check-error-0x80070005",
+    )
     severity = by_profile("error", p2016plus="warning")
 
     def reads(self, view, d):

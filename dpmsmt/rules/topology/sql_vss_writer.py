@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import Rule, Scope, by_profile
 from dpmsmt.rules._common import dpm_path
 
@@ -21,6 +21,10 @@ class SqlVssWriter(Rule):
     )
     formal = "(∃x P(x,d)) ∧ database ∈ d.secondary_scope → d.database.vss_writer = running"
     sources = ("S3", "S7")
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error")
 
     def reads(self, view, d):

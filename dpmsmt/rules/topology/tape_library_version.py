@@ -25,6 +25,9 @@ class TapeLibraryVersion(Rule):
     statement = "DPM servers sharing a tape library run the same DPM version."
     formal = "x.tape_library = y.tape_library ≠ none → build(x) = build(y)"
     sources = ("S8",)
+    urls = (
+        "https://learn.microsoft.com/en-us/system-center/dpm/dpm-support-issues",
+    )
     severity = by_profile("error")
 
     def reads(self, view, library):

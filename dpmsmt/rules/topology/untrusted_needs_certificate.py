@@ -2,7 +2,7 @@
 
 import z3
 
-from dpmsmt.encode import code
+from dpmsmt.encode.facts import code
 from dpmsmt.rules._base import Rule, Scope, by_profile, in_profiles
 from dpmsmt.rules._common import dpm_path
 
@@ -20,6 +20,10 @@ class UntrustedNeedsCertificate(Rule):
     statement = "A primary in a workgroup or an untrusted domain can be protected by a secondary only with certificate authentication (2012–2022); the current documentation (strict, 2025) requires both servers in the same or two-way forest-trusted domains, so there it is not supported at all."
     formal = "(∃x P(x,d)) ∧ d.trust ≠ trusted → d.auth = certificate ∧ profile ∉ {strict, 2025}"
     sources = ("S19", "S7")
+    urls = (
+        "https://github.com/MicrosoftDocs/SystemCenterDocs",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error")
 
     def reads(self, view, d):

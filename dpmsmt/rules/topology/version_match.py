@@ -32,6 +32,10 @@ class VersionMatch(Rule):
     statement = "All DPM servers in a chained or cyclic configuration run the same DPM version."
     formal = "∀x,y ∈ component(d): ver(x) = ver(y)"
     sources = ("S2", "S7")
+    urls = (
+        "https://learn.microsoft.com/en-us/previous-versions/system-center/system-center-2012-R2/hh758084(v=sc.12)",
+        "https://learn.microsoft.com/en-us/system-center/dpm/back-up-the-dpm-server",
+    )
     severity = by_profile("error")
 
     def reads(self, view, component):

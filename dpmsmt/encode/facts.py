@@ -1,36 +1,76 @@
-"""Topology -> the facts rules read (`View`), and rule formulas -> one SMT-LIB problem (`Grounder`).
+"""Topology -> the facts rules read: `View` (one snapshot), `ChangeView` (two), `Scope`.
 
 Encoding idea (signature grounding, see ../shared/guide/performance.md): joins and lookups are done
 once in Python (`View`), each rule reads the facts of an instance as plain values, and instances
-with equal facts share one Boolean. Each rule's formula is built once per shape as a Z3 term over
-symbolic facts and printed as SMT-LIB text; grounding a signature substitutes its values into that
-text. All grounded formulas go into one SMT-LIB string that Z3 solves in one `check`; the model
-says, per signature, whether the rule holds. Quantifiers, per-instance terms through the Python
-API and per-violation unsat cores are avoided: they cost orders of magnitude more at estate scale.
+with equal facts share one Boolean (`dpmsmt.encode.grounder` turns them into one SMT-LIB problem).
+No Z3 here and no rule: rules import this module, never the other way round.
 """
 
 from __future__ import annotations
 
-import itertools
 import operator
-import re
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
-from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import networkx as nx
-import z3
 
-from dpmsmt.findings import SolverGaveUp
 from dpmsmt.graph import knows as _knows
 from dpmsmt.graph import protection_graph
 from dpmsmt.model import DataSource, Policy, Topology, canon
-from dpmsmt.rules._base import NULL, Rule, Scope, profile_code
 
-__all__ = ["Grounder", "View", "code"]
+__all__ = [
+    "NULL",
+    "ChangeView",
+    "DsChange",
+    "DsFacts",
+    "Inactive",
+    "Scope",
+    "View",
+    "code",
+    "grouped_datasources",
+    "inactive_replicas",
+    "profile_code",
+    "version_vector",
+]
+
+NULL = -1  # the int that stands for "no server" in rule facts
+
+
+def profile_code(profile: str) -> int:
+    """The int of a profile in rule facts (`strict` is 0, the others their year)."""
+    return 0 if profile == "strict" else int(profile)
+
+
+class Scope(StrEnum):
+    """What one instance of a rule is. Its one home: a new scope is a member here and its
+    lister in `_LISTERS` below (`View.instances` / `ChangeView.instances` look it up)."""
+
+    DPM = "dpm"  # a DPM server
+    EDGE = "edge"  # a P(x, y) edge
+    COMPONENT = "component"  # a weakly connected component of P
+    CYCLE = "cycle"  # a strongly connected component of P with 2+ servers
+    LIBRARY = "library"  # a tape library and its servers
+    SERVER = "server"  # a protected server
+    DATASOURCE = "datasource"  # a data source (grouped by its facts)
+    INACTIVE = "inactive"  # an inactive replica a DPM server holds
+    CHANGE_DATASOURCE = "change-datasource"  # a data source in both snapshots
+    CHANGE_DPM = "change-dpm"  # a DPM server in both snapshots
+
+    @property
+    def change(self) -> bool:
+        """Its instances pair two snapshots: they are listed by a `ChangeView`."""
+        return self.value.startswith("change-")
+
+    @property
+    def grouped(self) -> bool:
+        """Its instances come as facts -> members: members with equal facts are one instance
+        (200k data sources ground to a few hundred formulas)."""
+        return self is Scope.DATASOURCE
+
 
 # Enumerations of the file format as ints, for formulas. Stable: never renumber.
 _CODES: dict[str, tuple[str, ...]] = {
@@ -133,6 +173,11 @@ class View:
 
     topology: Topology
     profile: str
+    # memos of this view (a view is a short-lived helper: it may remember what it computed)
+    _knows: dict[str, frozenset[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _strings: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def g(self) -> nx.DiGraph:
@@ -173,16 +218,16 @@ class View:
         return out
 
     def knows(self, s: str) -> frozenset[str]:
-        cache = self.__dict__.setdefault("_knows", {})
-        if s not in cache:
-            cache[s] = _knows(self.topology, self.g, s)
-        return cache[s]
+        found = self._knows.get(s)
+        if found is None:
+            found = self._knows[s] = _knows(self.topology, self.g, s)
+        return found
 
     def string_id(self, text: str | None) -> int:
         """Interned int of a free-text value (an OS string), for equality in formulas."""
         if text is None:
             return NULL
-        table = self.__dict__.setdefault("_strings", {})
+        table = self._strings
         return table.setdefault(text, len(table))
 
     # -- per-server and per-DPM aggregates ------------------------------------------------
@@ -200,8 +245,12 @@ class View:
     @cached_property
     def datasource_groups(self) -> dict[DsFacts, list[DataSource]]:
         """Data sources grouped by their facts (one pass over the estate, shared by every view
-        of the same protected servers: a failure changes DPM servers, not data sources)."""
-        return grouped_datasources(self.topology.servers)
+        of the same protected servers: a failure changes DPM servers, not data sources; small
+        estates are cheap to group again)."""
+        servers = self.topology.servers
+        if len(servers) < 256:
+            return grouped_datasources(servers)
+        return self.topology.shared.value("datasource groups", servers, grouped_datasources)
 
     @cached_property
     def datasource_load(self) -> dict[str, int]:
@@ -226,61 +275,15 @@ class View:
 
     # -- instances per scope ----------------------------------------------------------------
     def instances(self, scope: Scope) -> Iterable[Any]:
-        t = self.topology
-        if scope is Scope.DPM:
-            return sorted(t.dpm_servers, key=canon)
-        if scope is Scope.EDGE:
-            return sorted(self.g.edges, key=lambda e: (canon(e[0]), canon(e[1])))
-        if scope is Scope.COMPONENT:
-            comps = {c for c in self.component.values() if len(c) > 1}
-            return sorted((tuple(sorted(c, key=canon)) for c in comps), key=_names_key)
-        if scope is Scope.CYCLE:
-            return sorted(
-                (
-                    tuple(sorted(c, key=canon))
-                    for c in nx.strongly_connected_components(self.g)
-                    if len(c) > 1
-                ),
-                key=_names_key,
-            )
-        if scope is Scope.LIBRARY:
-            libs: dict[str, list[str]] = {}
-            for name, d in t.dpm_servers.items():
-                if d.tape_library is not None and d.status != "removed":
-                    libs.setdefault(d.tape_library, []).append(name)
-            return sorted(
-                ((lib, tuple(sorted(ns, key=canon))) for lib, ns in libs.items() if len(ns) > 1),
-                key=lambda x: canon(x[0]),
-            )
-        if scope is Scope.SERVER:
-            return sorted(t.servers, key=canon)
-        if scope is Scope.DATASOURCE:
-            return self.datasource_groups
-        if scope is Scope.INACTIVE:
-            out = []
-            if not any(d.inactive for d in t.dpm_servers.values()):
-                return out  # no index of 200k data sources for nothing
-            by_id = t.datasource_by_id
-            for name in sorted(t.dpm_servers, key=canon):
-                for i, entry in enumerate(t.dpm_servers[name].inactive):
-                    ds = by_id.get(canon(entry.datasource))
-                    if ds is not None:
-                        out.append(Inactive(name, i, entry.from_, ds))
-            return out
-        raise ValueError(f"scope {scope} needs two snapshots")  # pragma: no cover
+        """The instances of a one-snapshot scope, in a stable order."""
+        return _LISTERS[scope](self)
 
 
 _DS_FIELDS = operator.attrgetter(*DsFacts._fields[:-2])  # a data source's own facts
-_GROUPS_CACHE: list[tuple[Any, dict]] = []  # (servers mapping, its groups), most recent last
 
 
 def grouped_datasources(servers) -> dict[DsFacts, list[DataSource]]:
-    """Data sources of `servers` grouped by their facts; the last few answers are remembered by
-    the identity of the mapping (which is kept alive with them), since views of the states of a
-    failure share one mapping of 200k data sources."""
-    for key, groups in _GROUPS_CACHE:
-        if key is servers:
-            return groups
+    """Data sources of `servers` grouped by their facts, in one pass."""
     by_key: dict[tuple, list[DataSource]] = {}  # plain tuples first: 200k NamedTuples cost
     for s in servers.values():
         agents = s.agents
@@ -292,11 +295,7 @@ def grouped_datasources(servers) -> dict[DsFacts, list[DataSource]]:
                 by_key[key] = [ds]
             else:
                 group.append(ds)
-    groups = {DsFacts._make(key): group for key, group in by_key.items()}
-    if len(servers) >= 256:  # small estates are cheap to group again
-        _GROUPS_CACHE.append((servers, groups))
-        del _GROUPS_CACHE[:-3]
-    return groups
+    return {DsFacts._make(key): group for key, group in by_key.items()}
 
 
 class Inactive(NamedTuple):
@@ -312,160 +311,59 @@ def _names_key(names: tuple[str, ...]) -> list[str]:
     return [canon(n) for n in names]
 
 
-# ---------------------------------------------------------------------------------------------
-# Grounding rule formulas into one SMT-LIB problem
-
-_VAR = re.compile(r"v__(\d+)")
-
-
-def _symbolic(value: Any, counter) -> Any:
-    if isinstance(value, bool):
-        return z3.Bool(f"v__{next(counter)}")
-    if isinstance(value, int):
-        return z3.Int(f"v__{next(counter)}")
-    if isinstance(value, tuple):
-        return [_symbolic(v, counter) for v in value]
-    raise TypeError(f"a rule fact must be a bool, an int or a tuple of them, not {value!r}")
+def _components(view: View) -> list[tuple[str, ...]]:
+    comps = {c for c in view.component.values() if len(c) > 1}
+    return sorted((tuple(sorted(c, key=canon)) for c in comps), key=_names_key)
 
 
-def _literals(value: Any, out: list[str]) -> None:
-    if isinstance(value, bool):
-        out.append("true" if value else "false")
-    elif isinstance(value, int):
-        out.append(str(value) if value >= 0 else f"(- {-value})")
-    else:
-        for v in value:
-            _literals(v, out)
+def _cycles(view: View) -> list[tuple[str, ...]]:
+    sccs = (c for c in nx.strongly_connected_components(view.g) if len(c) > 1)
+    return sorted((tuple(sorted(c, key=canon)) for c in sccs), key=_names_key)
 
 
-def _shape(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "b"
-    if isinstance(value, int):
-        return "i"
-    return tuple(_shape(v) for v in value)
+def _libraries(view: View) -> list[tuple[str, tuple[str, ...]]]:
+    libs: dict[str, list[str]] = {}
+    for name, d in view.topology.dpm_servers.items():
+        if d.tape_library is not None and d.status != "removed":
+            libs.setdefault(d.tape_library, []).append(name)
+    return sorted(
+        ((lib, tuple(sorted(ns, key=canon))) for lib, ns in libs.items() if len(ns) > 1),
+        key=lambda x: canon(x[0]),
+    )
 
 
-def symbolic_facts(facts: dict[str, Any]) -> SimpleNamespace:
-    """Fresh Z3 constants shaped like `facts` (for building a rule's template)."""
-    counter = itertools.count()
-    return SimpleNamespace(**{k: _symbolic(v, counter) for k, v in facts.items()})
+def _inactive(view: View) -> list[Inactive]:
+    dpms = view.topology.dpm_servers
+    if not any(d.inactive for d in dpms.values()):
+        return []  # no index of 200k data sources for nothing
+    return inactive_replicas(view.topology, sorted(dpms, key=canon))
 
 
-def _as_bool(expr: Any) -> z3.BoolRef:
-    return z3.BoolVal(expr) if isinstance(expr, bool) else expr
-
-
-class Grounder:
-    """Collects grounded rule formulas, one Boolean per (rule, signature), and solves them."""
-
-    def __init__(self) -> None:
-        self._templates: dict[tuple, tuple[str, str | None]] = {}
-        self._signatures: dict[tuple, tuple[str, str | None]] = {}
-        self._lines: dict[str, str] = {}  # Boolean name -> its declaration and definition
-
-    def template(self, rule: Rule, facts: dict[str, Any]) -> tuple[str, str | None]:
-        key = (rule.id, tuple((k, _shape(v)) for k, v in facts.items()))
-        found = self._templates.get(key)
-        if found is None:
-            f = symbolic_facts(facts)
-            holds = _as_bool(rule.holds(f)).sexpr()
-            severe = _as_bool(rule.severe(f)).sexpr() if rule.severe is not None else None
-            found = self._templates[key] = (holds, severe)
-        return found
-
-    def ground(self, rule: Rule, facts: dict[str, Any]) -> str:
-        """The rule's formula for `facts` as closed SMT-LIB text (true where the rule holds)."""
-        holds_t, _ = self.template(rule, facts)
-        lits: list[str] = []
-        for v in facts.values():
-            _literals(v, lits)
-        return _VAR.sub(lambda m: lits[int(m.group(1))], holds_t)
-
-    def add(self, rule: Rule, facts: dict[str, Any]) -> tuple[str, str | None]:
-        """The names of the Booleans that say whether `rule` holds (and is severe) for `facts`."""
-        key = (rule.id, tuple(facts.items()))
-        found = self._signatures.get(key)
-        if found is not None:
-            return found
-        holds_t, severe_t = self.template(rule, facts)
-        lits: list[str] = []
-        for v in facts.values():
-            _literals(v, lits)
-
-        def ground(text: str) -> str:
-            return _VAR.sub(lambda m: lits[int(m.group(1))], text)
-
-        n = len(self._signatures)
-        hv = f"h{n}"
-        self._lines[hv] = f"(declare-const {hv} Bool)\n(assert (= {hv} {ground(holds_t)}))"
-        sv = None
-        if severe_t is not None:
-            sv = f"s{n}"
-            self._lines[sv] = f"(declare-const {sv} Bool)\n(assert (= {sv} {ground(severe_t)}))"
-        found = self._signatures[key] = (hv, sv)
-        return found
-
-    @property
-    def size(self) -> int:
-        return len(self._signatures)
-
-    def smtlib(self) -> str:
-        return "\n".join(self._lines.values())
-
-    def definitions(self, names) -> str:
-        """SMT-LIB text defining only the named Booleans (those a problem refers to)."""
-        return "\n".join(self._lines[n] for n in sorted(set(names)))
-
-    def solve(self, timeout: float | None) -> dict[str, bool]:
-        """One `check` of everything grounded; the truth value of every Boolean.
-
-        Raises SolverGaveUp when Z3 answers `unknown` (time limit reached or incomplete).
-        """
-        solver = new_solver(timeout)
-        if self._lines:
-            solver.from_string(self.smtlib())
-        result = solver.check()
-        if result != z3.sat:
-            reason = solver.reason_unknown() if result == z3.unknown else "unsat"
-            raise SolverGaveUp(f"the solver gave up: {reason}")
-        return {k: bool(v) for k, v in model_values(solver.model()).items()}
-
-
-_DEFINE = re.compile(
-    r"\(define-fun (\|(?:[^|\\]|\\.)*\||[^\s()|]+) \(\) (?:Bool|Int)\s+(true|false|\d+|\(- \d+\))\)"
-)
-_ESCAPE = re.compile(r"\\(.)")
-
-
-def model_values(model: z3.ModelRef) -> dict[str, int]:
-    """Every Boolean and Int constant of a model by name (Booleans as 0/1).
-
-    Read from the model's SMT-LIB text in one call: five times faster than asking the Python API
-    for each of thousands of constants.
-    """
-    out: dict[str, int] = {}
-    for name, value in _DEFINE.findall(model.sexpr()):
-        if name.startswith("|"):  # a quoted symbol: `\|` and `\\` are escapes
-            name = _ESCAPE.sub(r"\1", name[1:-1])
-        if value == "true":
-            out[name] = 1
-        elif value == "false":
-            out[name] = 0
-        elif value.startswith("("):
-            out[name] = -int(value[3:-1])
-        else:
-            out[name] = int(value)
+def inactive_replicas(topology: Topology, holders: Iterable[str]) -> list[Inactive]:
+    """The inactive replicas `holders` hold (in that order) of data sources `topology` has."""
+    by_id = topology.datasource_by_id
+    out = []
+    for name in holders:
+        for i, entry in enumerate(topology.dpm_servers[name].inactive):
+            ds = by_id.get(canon(entry.datasource))
+            if ds is not None:
+                out.append(Inactive(name, i, entry.from_, ds))
     return out
 
 
-def new_solver(timeout: float | None) -> z3.Solver:
-    """A solver with fixed seeds (deterministic answers) and the time limit in seconds."""
-    solver = z3.Solver()
-    solver.set("random_seed", 0)
-    if timeout is not None:
-        solver.set("timeout", max(1, int(timeout * 1000)))
-    return solver
+# Scope -> its instances in a view (a `View`, or a `ChangeView` for the change scopes).
+_LISTERS: dict[Scope, Callable[[Any], Iterable[Any]]] = {
+    Scope.DPM: lambda view: sorted(view.topology.dpm_servers, key=canon),
+    Scope.EDGE: lambda view: sorted(view.g.edges, key=lambda e: (canon(e[0]), canon(e[1]))),
+    Scope.COMPONENT: _components,
+    Scope.CYCLE: _cycles,
+    Scope.LIBRARY: _libraries,
+    Scope.SERVER: lambda view: sorted(view.topology.servers, key=canon),
+    Scope.DATASOURCE: lambda view: view.datasource_groups,
+    Scope.INACTIVE: _inactive,
+    Scope.CHANGE_DATASOURCE: lambda change: change.datasources,
+    Scope.CHANGE_DPM: lambda change: change.dpm_servers,
+}
 
 
 class DsChange(NamedTuple):
@@ -486,6 +384,9 @@ class ChangeView:
 
     before: View
     after: View
+    _knows: dict[str, frozenset[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def profile(self) -> str:
@@ -505,12 +406,18 @@ class ChangeView:
     def idx(self, name: str | None) -> int:
         return NULL if name is None else self.index[name]
 
+    def instances(self, scope: Scope) -> Iterable[Any]:
+        """The instances of a change scope (pairs across the two snapshots)."""
+        if not scope.change:
+            raise ValueError(f"scope {scope} is of one snapshot")  # pragma: no cover
+        return _LISTERS[scope](self)
+
     def knows(self, s: str) -> frozenset[str]:
         """`knows(s)` over both snapshots, as canonical names."""
-        cache = self.__dict__.setdefault("_knows", {})
-        if s not in cache:
-            cache[s] = self._knows_uncached(s)
-        return cache[s]
+        found = self._knows.get(s)
+        if found is None:
+            found = self._knows[s] = self._knows_uncached(s)
+        return found
 
     def _knows_uncached(self, s: str) -> frozenset[str]:
         out = (
