@@ -88,7 +88,6 @@ from __future__ import annotations
 
 import itertools
 import pickle
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, as_completed
@@ -100,20 +99,14 @@ from dpmsmt.actions import Action
 from dpmsmt.findings import SolverGaveUp
 from dpmsmt.graph import protection_graph
 from dpmsmt.model import Topology, canon
-from dpmsmt.synth import (
-    CRITERIA,
-    _ordered,
-    fresh_z3,
-    move_action,
-    reassign_action,
-    synthesize,
-)
+from dpmsmt.plan import SecondaryChoice, failover_server_name
+from dpmsmt.recovery import CRITERIA, KnownErrors, fresh_z3, synthesize
+from dpmsmt.steps import move_action, reassign_action, renamed, run_order
 from dpmsmt.workload import Workload, cpus
 
 __all__ = ["FailureSet", "Resilience", "Round", "resilience", "solve_set"]
 
 WEAKEST = 5
-_NEW = re.compile(r"\bNEW-DPM-(\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -292,7 +285,12 @@ def _load_change(topology: Topology, final: Topology) -> dict[str, int]:
     return {d: k for d, k in delta.items() if k}
 
 
-def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) -> FailureSet:
+def solve_set(
+    topology: Topology,
+    failed: Sequence[str],
+    timeout: float | None,
+    known: KnownErrors | None = None,
+) -> FailureSet:
     """The best plan for one failure set, by `synthesize(..., top=1)` (which runs Z3 in a fresh
     context: a set's answer does not depend on which process solved which sets before it)."""
     failed = tuple(sorted(failed, key=canon))
@@ -300,7 +298,9 @@ def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) 
         # synthesize limits its optimizer itself, but not the enumeration of equally good
         # plans, which could otherwise run on without end: `timeout` bounds every Z3 check
         with fresh_z3(timeout):
-            suggestion = synthesize(topology, failed=list(failed), top=1, timeout=timeout)
+            suggestion = synthesize(
+                topology, failed=list(failed), top=1, timeout=timeout, known=known
+            )
     except SolverGaveUp as e:
         return FailureSet(
             failed=failed, complete=False, optimal=False, cost=None, gave_up=str(e) or "unknown"
@@ -339,10 +339,11 @@ _WORKER: dict = {}
 
 def _init_worker(payload: bytes) -> None:
     _WORKER["topology"] = pickle.loads(payload)
+    _WORKER["known"] = KnownErrors()
 
 
 def _solve_in_worker(failed: tuple[str, ...], timeout: float | None) -> FailureSet:
-    return solve_set(_WORKER["topology"], failed, timeout)
+    return solve_set(_WORKER["topology"], failed, timeout, _WORKER.get("known"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -392,13 +393,7 @@ def _reach(estate: _Estate, dpms: Iterable[str]) -> frozenset[str]:
 
 def _new_name(estate: _Estate, failed: Sequence[str], p: str) -> str:
     """The name a joint solve gives p's new DPM server (synth: one per failed server)."""
-    down = sorted({*failed, *estate.already_down}, key=canon)
-    index = down.index(p) + 1
-    taken = {canon(n) for n in estate.topology.dpm_servers}
-    k = index
-    while canon(f"NEW-DPM-{k}") in taken:
-        k += len(down)
-    return f"NEW-DPM-{k}"
+    return failover_server_name(estate.topology.dpm_servers, {*failed, *estate.already_down}, p)
 
 
 def _rename(r: FailureSet, estate: _Estate, failed: Sequence[str]):
@@ -411,20 +406,8 @@ def _rename(r: FailureSet, estate: _Estate, failed: Sequence[str]):
     if not mapping:
         return r.immediate, r.final, r.delta
 
-    def name(x):
-        return mapping.get(x, x) if x is not None else None
-
-    def text(s: str) -> str:
-        return _NEW.sub(lambda m: mapping.get(m.group(0), m.group(0)), s)
-
     def act(a: Action) -> Action:
-        return replace(
-            a,
-            dpm=name(a.dpm),
-            from_=name(a.from_),
-            to=name(a.to),
-            steps=tuple(text(s) for s in a.steps),
-        )
+        return renamed(a, mapping)
 
     delta = {mapping.get(d, d): v for d, v in r.delta.items()}
     return tuple(map(act, r.immediate)), tuple(map(act, r.final)), delta
@@ -454,7 +437,7 @@ def _union(estate: _Estate, failed: tuple[str, ...], parts: list[FailureSet]) ->
         complete=all(r.complete for r in parts),
         optimal=all(r.optimal for r in parts),
         cost={c: cost[c] for c in CRITERIA},
-        immediate=tuple(_ordered(immediate)),
+        immediate=tuple(run_order(immediate)),
         final=tuple(rebuilds + backs),
         loses_history=_merge(r.loses_history for r in parts),
         loses_secondary=_merge(r.loses_secondary for r in parts),
@@ -552,7 +535,8 @@ def _reassign_out_of(
         if not _is_reassign(a) or a.to not in others:
             immediate.append(a)
             continue
-        targets, nsec = r.alternatives.get(("reassign-secondary", a.dpm), ((), 0))
+        choice = r.alternatives.get(("reassign-secondary", a.dpm), SecondaryChoice((), 0))
+        targets, nsec = choice.targets, choice.holds
         free = [t for t in targets if t not in others]  # `others` is whole components
         if not free:
             return None
@@ -587,10 +571,11 @@ def _move_out_of(
             immediate.append(a)
             continue
         alternative = r.alternatives.get(a.server)
-        free = [m for m in alternative[0] if m not in others] if alternative else []
+        free = [m for m in alternative.members if m not in others] if alternative else []
         if not free:
             return None
-        _, k_target, k_protector, secondary = alternative
+        k_target, k_protector = alternative.target_holds, alternative.protector_holds
+        secondary = alternative.secondary
         _shift(loads, delta, held(a.to, k_target, k_protector), -1)
         m = _least_loaded(free, lambda m, t=k_target, p=k_protector: held(m, t, p), loads)
         _shift(loads, delta, held(m, k_target, k_protector), +1)
@@ -627,6 +612,7 @@ def resilience(
     if failures < 1:
         raise ValueError("failures: at least 1")
     estate = _estate(topology)
+    known = KnownErrors()  # the errors of the estate before every failure: checked once
     auto = jobs is None  # solve here until the work left is worth a pool (dpmsmt.workload)
     workload = Workload()
     jobs = max(1, jobs if jobs is not None else cpus())
@@ -668,13 +654,13 @@ def resilience(
             if auto and pool is None:  # solved here while the sets left are not worth a pool
                 while todo and not workload.worth_a_pool(len(todo), jobs):
                     failed, clock = todo.pop(0), time.perf_counter()
-                    done[failed] = solve_set(topology, failed, timeout)
+                    done[failed] = solve_set(topology, failed, timeout, known)
                     workload.record(time.perf_counter() - clock)
                     tick(len(done), total)
                 following = following if todo else []
             if jobs == 1 or (len(todo) <= 1 and not early and not following):
                 for failed in todo:
-                    done[failed] = solve_set(topology, failed, timeout)
+                    done[failed] = solve_set(topology, failed, timeout, known)
                     tick(len(done), total)
             else:
                 if pool is None:

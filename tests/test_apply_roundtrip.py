@@ -30,8 +30,8 @@ from dpmsmt.cli import main
 from dpmsmt.io.dump import document, dump
 from dpmsmt.model import Failure, Topology
 from dpmsmt.plan_waivers import without_waivers
+from dpmsmt.recovery import IGNORED, synthesize
 from dpmsmt.strategies import changes, document_to_topology, failures, topologies
-from dpmsmt.synth import IGNORED, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-01-15"
@@ -161,7 +161,7 @@ def test_reference_knows_is_over_both_snapshots():
         assert_change_agree(before, dpmsmt.loads(after))
 
 
-def test_rebuild_needs_backup_reads_the_default_failure():
+def test_rebuild_needs_backup_reads_the_defaultfailure_of():
     # DPM1 backs its database up to its own storage pool; a failed server's storage survives
     # unless `failure.storage: lost` says otherwise (format.md), so the rebuild is allowed
     up = dpmsmt.loads(
