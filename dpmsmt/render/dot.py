@@ -532,3 +532,13 @@ def render_mermaid(
         if style:
             out.append(f"  style {ids[node.id]} {','.join(style)}")
     return "\n".join(out) + "\n"
+
+
+def graph_dot(report: Report | None, *, topology: Topology, before, max_servers: int) -> str:
+    """`render_dot` as the renderer table calls it: the report first."""
+    return render_dot(topology, report, before, max_servers=max_servers)
+
+
+def graph_mermaid(report: Report | None, *, topology: Topology, before, max_servers: int) -> str:
+    """`render_mermaid` as the renderer table calls it: the report first."""
+    return render_mermaid(topology, report, before, max_servers=max_servers)

@@ -23,7 +23,15 @@ from collections.abc import Sequence
 from dpmsmt.model import Topology
 from dpmsmt.runbook import Runbook, Step, build_runbook
 
-__all__ = ["BOM", "PS_QUOTES", "literal", "render_ps1", "render_runbook"]
+__all__ = [
+    "BOM",
+    "PS_QUOTES",
+    "design_ps1",
+    "literal",
+    "render_ps1",
+    "render_runbook",
+    "suggestion_ps1",
+]
 
 BOM = "\ufeff"
 # The characters PowerShell's tokenizer treats as a single quote (apostrophe, U+2018 to U+201B).
@@ -63,6 +71,31 @@ def render_ps1(
         optimal=optimal,
     )
     return (BOM if bom else "") + render_runbook(book)
+
+
+def suggestion_ps1(suggestion, *, topology: Topology, plan: int = 1, bom: bool = True) -> str:
+    """The runbook of a suggest-move answer's plan `plan` (1-based)."""
+    return render_ps1(
+        suggestion.plans[plan - 1],
+        topology,
+        plans=len(suggestion.plans),
+        failed=suggestion.failed,
+        removed=suggestion.removed,
+        optimal=suggestion.optimal,
+        bom=bom,
+    )
+
+
+def design_ps1(result, *, topology: Topology, plan: int = 1, bom: bool = True) -> str:
+    """The runbook of a design answer's design `plan` (1-based)."""
+    return render_ps1(
+        result.designs[plan - 1],
+        topology,
+        command="design",
+        plans=len(result.designs),
+        optimal=result.optimal,
+        bom=bom,
+    )
 
 
 def render_runbook(book: Runbook) -> str:
