@@ -18,6 +18,7 @@ import typer
 from dpmsmt.findings import Report, Severity, SolverGaveUp, TopologyError, UsageError
 from dpmsmt.io.output import OutputError, Terminated
 from dpmsmt.model import PROFILES
+from dpmsmt.render.registry import FORMATS
 
 try:  # typer >= 0.20 vendors click as typer._click
     from typer._click import exceptions as click
@@ -77,11 +78,16 @@ def _core(command: str):
     return getattr(import_module(module), name)
 
 
-class CheckFormat(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
+def _formats(name: str, command: str) -> type[StrEnum]:
+    """A command's `--format` choices: the formats the renderer table has for it, in its order."""
+    return StrEnum(name, list(FORMATS[command]))
+
+
+CheckFormat = _formats("CheckFormat", "check")
+PlanFormat = _formats("PlanFormat", "suggest-move")
+GraphFormat = _formats("GraphFormat", "graph")
+ResilienceFormat = _formats("ResilienceFormat", "resilience")
+ImportFormat = _formats("ImportFormat", "import")
 
 
 class FailOn(StrEnum):
@@ -91,32 +97,9 @@ class FailOn(StrEnum):
     never = "never"
 
 
-class PlanFormat(StrEnum):
-    text = "text"
-    json = "json"
-    yaml = "yaml"
-    ps1 = "ps1"
-
-
 class ApplyPhase(StrEnum):
     immediate = "immediate"
     final = "final"
-
-
-class GraphFormat(StrEnum):
-    dot = "dot"
-    mermaid = "mermaid"
-    svg = "svg"
-
-
-class ResilienceFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-class ImportFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 # -- options more than one command takes -------------------------------------------------------
@@ -603,21 +586,17 @@ def suggest_move(
     from dpmsmt.cli_help import CRITERIA
 
     _check_timeout(timeout)
-    allowed = _known(allow, "--allow", ACTIONS, "action")
-    order = _known(rank, "--rank", CRITERIA, "criterion")
+    options = {
+        "allow": _known(allow, "--allow", ACTIONS, "action"),
+        "rank": _known(rank, "--rank", CRITERIA, "criterion"),
+    }
     _plan_options(top, apply, output)
     sink = _outputs([file], force, output=output)
     failed, removed = _split(fail, "--fail"), _split(remove, "--remove")
     _fail_or_remove(failed, removed)
     topology = _load(file)
     suggestion = _core("suggest-move")(
-        topology,
-        failed=failed,
-        removed=removed,
-        top=top,
-        allow=allowed,
-        rank=order,
-        timeout=timeout,
+        topology, failed=failed, removed=removed, top=top, timeout=timeout, **options
     )
     if not suggestion.failed and not suggestion.removed:
         raise Fatal(
@@ -959,7 +938,7 @@ def rules(
     """List the rule catalogue, or print one rule with its formal reading and sources."""
     from dpmsmt.rules import all_rules, get
 
-    if format not in ("text", "json", "markdown"):
+    if format not in FORMATS["rules"]:
         raise Fatal(f"--format: expected text, json or markdown, not {format!r}")
     if rule_id is None:
         sys.stdout.write(_render("rules", format, all_rules()))

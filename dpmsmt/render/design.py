@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import yaml
-
-from dpmsmt.render.json import SCHEMA, dumps
+from dpmsmt.render.json import SCHEMA, dumps, yaml_dumps
 from dpmsmt.render.lines import text_lines
 from dpmsmt.render.plans import unused_line, with_unused
 
@@ -34,9 +32,7 @@ def render_json(result, unused: dict | None = None) -> str:
 
 
 def render_yaml(result, unused: dict | None = None) -> str:
-    return yaml.safe_dump(
-        design_json(result, unused=unused), sort_keys=True, allow_unicode=True, width=100
-    )
+    return yaml_dumps(design_json(result, unused=unused))
 
 
 def render_text(result, *, color: bool = False, unused: dict | None = None) -> str:

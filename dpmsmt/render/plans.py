@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import yaml
+from dpmsmt.render.json import SCHEMA, dumps, yaml_dumps
+from dpmsmt.render.lines import first_ids, text_lines
 
-from dpmsmt.render.json import SCHEMA, dumps
-from dpmsmt.render.lines import text_lines
-from dpmsmt.render.resilience import _ids  # the first ids of a list, then how many more
-
-__all__ = ["render_json", "render_text", "render_yaml", "suggestion_json", "unused_line"]
+__all__ = [
+    "describe_action",
+    "render_json",
+    "render_text",
+    "render_yaml",
+    "suggestion_json",
+    "unused_line",
+]
 
 
 def with_unused(plan_json: dict, rank: int, unused: dict | None) -> dict:
@@ -47,9 +51,7 @@ def render_json(s, unused: dict | None = None) -> str:
 
 
 def render_yaml(s, unused: dict | None = None) -> str:
-    return yaml.safe_dump(
-        suggestion_json(s, unused=unused), sort_keys=True, allow_unicode=True, width=100
-    )
+    return yaml_dumps(suggestion_json(s, unused=unused))
 
 
 def render_text(s, *, color: bool = False, unused: dict | None = None) -> str:
@@ -74,13 +76,13 @@ def render_text(s, *, color: bool = False, unused: dict | None = None) -> str:
         line((f"Plan {p.rank}", "bold"), " (", status, f"): {cost}")
         for phase, actions in (("now ", p.immediate), ("then", p.final)):
             for a in actions:
-                line("  ", (phase, "cyan"), " ", _describe(a))
+                line("  ", (phase, "cyan"), " ", describe_action(a))
                 for step in a.steps:
                     line(f"        - {step}")
         for key, values in p.loses.items():
             if values:
                 label = f"loses {key.replace('_', ' ')}"
-                line("  ", (label, "yellow"), f" ({len(values)}): ", _ids(values))
+                line("  ", (label, "yellow"), f" ({len(values)}): ", first_ids(values))
         for ds, rules in p.blocked_by.items():
             why = ", ".join(rules) or "no allowed action applies"
             line("  ", ("unprotected", "red"), f" {ds}: blocked by {why}")
@@ -99,7 +101,8 @@ def render_text(s, *, color: bool = False, unused: dict | None = None) -> str:
     return buf.getvalue()
 
 
-def _describe(a) -> str:
+def describe_action(a) -> str:
+    """An action in the words of the text report (the HTML report says it the same way)."""
     if a.action == "rebuild":
         return f"rebuild {a.dpm} with the same name and version, restoring its database"
     if a.action == "reassign-secondary":
