@@ -1,7 +1,9 @@
-"""The command line: parse, call the core, pick a renderer, map the answer to an exit code.
+"""The command line: parse, call the core (`_CORE`), render (`render.registry.FORMATS[command]
+[format]`), map the answer to an exit code (`exit_code`).
 
 Exit codes (cli.md): 0 done/clean, 1 the answer is "no", 2 the question could not be asked
-(bad input or option; one line on stderr, never a traceback), 3 the solver gave up.
+(bad input or option, a `UsageError` of the command line or the core; one line on stderr, never
+a traceback), 3 the solver gave up, 4 a bug (`main`).
 """
 
 from __future__ import annotations
