@@ -7,7 +7,7 @@ so that `dpmsmt --help` and a small `check` import no renderer they do not print
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -21,7 +21,7 @@ class Context:
 
     color: bool = False
     show_waived: bool = False
-    rules: tuple[str, ...] | None = None  # junit: the evaluated rules, one test case each
+    rules: Sequence[str] | None = None  # junit: the evaluated rules, one test case each
     unused: dict | None = None  # plans: per rank, the waivers the plan makes unused
     plan: int = 1  # ps1: the plan (1-based) the runbook is written for
     topology: Any = None  # ps1, graph: the estate as read from the file
@@ -40,6 +40,7 @@ def _lazy(module: str, function: str, *options: str) -> Renderer:
         kwargs = {name: getattr(context, name) for name in options}
         return getattr(import_module(module), function)(result, **kwargs)
 
+    renderer.target = f"{module}.{function}"  # type: ignore[attr-defined]  # for a test
     return renderer
 
 
