@@ -396,19 +396,13 @@ def check(
     accepted = _read_baseline(baseline) if baseline else None
     topology, previous = _load_pair(file, before)
     chosen_profile, date = _profile(profile), _today(today)
-    selected, ignored = _ids(select, "--select"), _ids(ignore, "--ignore")
+    rules = {"select": _ids(select, "--select"), "ignore": _ids(ignore, "--ignore")}
     report = _core("check")(
-        topology,
-        before=previous,
-        profile=chosen_profile,
-        today=date,
-        select=selected,
-        ignore=ignored,
-        timeout=timeout,
+        topology, before=previous, profile=chosen_profile, today=date, timeout=timeout, **rules
     )
     if accepted is not None:
         report = apply_baseline(report, accepted)
-    evaluated = evaluated_rules(report, select=selected, ignore=ignored)  # junit: a test each
+    evaluated = evaluated_rules(report, **rules)  # junit: a test case each
     context = {"color": _color(no_color), "rules": evaluated, "show_waived": show_waived}
     _write_check(report, targets, write_baseline, sink, **context)
     raise typer.Exit(exit_code(report, fail_on))

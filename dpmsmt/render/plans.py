@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dpmsmt.render.json import SCHEMA, dumps, yaml_dumps
 from dpmsmt.render.lines import first_ids, text_lines
+from dpmsmt.runbook import describe
 
 __all__ = [
     "describe_action",
@@ -102,15 +103,9 @@ def render_text(s, *, color: bool = False, unused: dict | None = None) -> str:
 
 
 def describe_action(a) -> str:
-    """An action in the words of the text report (the HTML report says it the same way)."""
-    if a.action == "rebuild":
-        return f"rebuild {a.dpm} with the same name and version, restoring its database"
-    if a.action == "reassign-secondary":
+    """An action in the words of the text report (the HTML report says it the same way): the
+    runbook's words, except that a reassignment names what it replaces even when nothing is
+    known (`instead of None`, as this report has always said it)."""
+    if a.action == "reassign-secondary" and not a.from_:
         return f"make {a.to} the secondary of {a.dpm} (instead of {a.from_})"
-    verbs = {
-        "switch": "switch protection of {s} from {f} to its secondary {t}",
-        "switch-back": "switch {s} back from {f} to {t}",
-        "move": "move {s} from {f} to {t}",
-        "new-dpm": "move {s} from {f} to a new DPM server {t}",
-    }
-    return verbs[a.action].format(s=a.server, f=a.from_, t=a.to)
+    return describe(a)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
 
 from dpmsmt.model import Topology
 from dpmsmt.runbook import Runbook, Step, build_runbook
@@ -44,33 +43,15 @@ def literal(value: str) -> str:
     return "'" + "".join(c + c if c in PS_QUOTES else c for c in str(value)) + "'"
 
 
-def render_ps1(
-    plan,
-    topology: Topology,
-    *,
-    command: str | None = None,
-    plans: int = 1,
-    failed: Sequence[str] = (),
-    removed: Sequence[str] = (),
-    optimal: bool = True,
-    bom: bool = True,
-) -> str:
+def render_ps1(plan, topology: Topology, *, bom: bool = True, **runbook) -> str:
     """The runbook script of a suggest-move `Plan` or a design `Design` (pure: no I/O).
 
-    `topology` is the estate as read from the file; `command` (suggest-move or design) follows
-    the plan's type unless given; `failed`/`removed` are the servers
-    suggest-move was told about (a `Suggestion` has them). With `bom`, the text starts with a
-    byte order mark so that Windows PowerShell 5.1 reads it as UTF-8 (keep it when saving)."""
-    book = build_runbook(
-        plan,
-        topology,
-        command=command,
-        plans=plans,
-        failed=failed,
-        removed=removed,
-        optimal=optimal,
-    )
-    return (BOM if bom else "") + render_runbook(book)
+    `topology` is the estate as read from the file; `runbook` are `build_runbook`'s options:
+    `command` (suggest-move or design) follows the plan's type unless given; `failed`/`removed`
+    are the servers suggest-move was told about (a `Suggestion` has them); `plans`, `optimal`.
+    With `bom`, the text starts with a byte order mark so that Windows PowerShell 5.1 reads it as
+    UTF-8 (keep it when saving)."""
+    return (BOM if bom else "") + render_runbook(build_runbook(plan, topology, **runbook))
 
 
 def suggestion_ps1(suggestion, *, topology: Topology, plan: int = 1, bom: bool = True) -> str:
