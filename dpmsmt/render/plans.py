@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dpmsmt.render.json import SCHEMA, dumps, yaml_dumps
+from dpmsmt.render.json import SCHEMA
 from dpmsmt.render.lines import first_ids, text_lines
 from dpmsmt.runbook import describe
 
 __all__ = [
     "describe_action",
-    "render_json",
+    "plan_heading",
+    "preamble",
     "render_text",
-    "render_yaml",
     "suggestion_json",
     "unused_line",
 ]
@@ -21,6 +21,23 @@ def with_unused(plan_json: dict, rank: int, unused: dict | None) -> dict:
     if unused is not None:
         plan_json["unused_waivers"] = list(unused.get(rank, []))
     return plan_json
+
+
+def preamble(line, heading: list, aside, nothing) -> None:
+    """The first lines of suggest-move's and design's text: what was asked, then, where given,
+    what does not block (dim) and that nothing was found (red)."""
+    line(*heading)
+    if aside:
+        line((aside, "dim"))
+    if nothing:
+        line((nothing, "bold red"))
+
+
+def plan_heading(line, title: str, complete: bool, cost: str) -> None:
+    """A blank line, then `Plan 1 (complete): cost` (suggest-move and design)."""
+    status = ("complete", "green") if complete else ("partial", "red")
+    line()
+    line((title, "bold"), " (", status, f"): {cost}")
 
 
 def unused_line(line, entries: list[dict]) -> None:
@@ -47,34 +64,22 @@ def suggestion_json(s, command: str = "suggest-move", unused: dict | None = None
     }
 
 
-def render_json(s, unused: dict | None = None) -> str:
-    return dumps(suggestion_json(s, unused=unused))
-
-
-def render_yaml(s, unused: dict | None = None) -> str:
-    return yaml_dumps(suggestion_json(s, unused=unused))
-
-
 def render_text(s, *, color: bool = False, unused: dict | None = None) -> str:
     buf, line = text_lines(color)
 
     failed = ", ".join(s.failed) or "none"
     removed = ", ".join(s.removed) or "none"
-    line((s.file, "bold"), f": failed {failed}; removed {removed}")
-    if s.preexisting:
-        line(
-            (
-                f"{len(s.preexisting)} error(s) the estate had before the failure do not block a plan",
-                "dim",
-            )
-        )
-    if not s.plans:
-        line(("no plan found", "bold red"))
+    n = len(s.preexisting)
+    preamble(
+        line,
+        [(s.file, "bold"), f": failed {failed}; removed {removed}"],
+        n and f"{n} error(s) the estate had before the failure do not block a plan",
+        not s.plans and "no plan found",
+    )
     for p in s.plans:
-        status = ("complete", "green") if p.complete else ("partial", "red")
-        cost = ", ".join(f"{k} {v}" for k, v in p.cost.items())
-        line()
-        line((f"Plan {p.rank}", "bold"), " (", status, f"): {cost}")
+        plan_heading(
+            line, f"Plan {p.rank}", p.complete, ", ".join(f"{k} {v}" for k, v in p.cost.items())
+        )
         for phase, actions in (("now ", p.immediate), ("then", p.final)):
             for a in actions:
                 line("  ", (phase, "cyan"), " ", describe_action(a))

@@ -44,6 +44,17 @@ def _lazy(module: str, function: str, *options: str) -> Renderer:
     return renderer
 
 
+def _document(module: str, function: str, writer: str) -> Renderer:
+    """A JSON or YAML document (`render.json.<writer>`) of `module.function(result, unused=…)`."""
+
+    def renderer(result, context: Context) -> str:
+        document = getattr(import_module(module), function)(result, unused=context.unused)
+        return getattr(import_module("dpmsmt.render.json"), writer)(document)
+
+    renderer.target = f"{module}.{function}"  # type: ignore[attr-defined]  # for a test
+    return renderer
+
+
 def _rules(fmt: str) -> Renderer:
     """`dpmsmt rules`: the catalogue (a list of rules) or one rule, in `fmt`."""
 
@@ -57,12 +68,12 @@ def _rules(fmt: str) -> Renderer:
     return renderer
 
 
-def _plan_formats(module: str, ps1: str) -> dict[str, Renderer]:
+def _plan_formats(module: str, document: str, ps1: str) -> dict[str, Renderer]:
     """suggest-move and design: the same four formats, from their own modules."""
     return {
         "text": _lazy(module, "render_text", "color", "unused"),
-        "json": _lazy(module, "render_json", "unused"),
-        "yaml": _lazy(module, "render_yaml", "unused"),
+        "json": _document(module, document, "dumps"),
+        "yaml": _document(module, document, "yaml_dumps"),
         "ps1": _lazy("dpmsmt.render.ps1", ps1, "topology", "plan", "bom"),
     }
 
@@ -74,8 +85,8 @@ FORMATS: dict[str, dict[str, Renderer]] = {
         "sarif": _lazy("dpmsmt.render.sarif", "render"),
         "junit": _lazy("dpmsmt.render.junit", "render", "rules"),
     },
-    "suggest-move": _plan_formats("dpmsmt.render.plans", "suggestion_ps1"),
-    "design": _plan_formats("dpmsmt.render.design", "design_ps1"),
+    "suggest-move": _plan_formats("dpmsmt.render.plans", "suggestion_json", "suggestion_ps1"),
+    "design": _plan_formats("dpmsmt.render.design", "design_json", "design_ps1"),
     "resilience": {
         "text": _lazy("dpmsmt.render.resilience", "render_text", "color"),
         "json": _lazy("dpmsmt.render.resilience", "render_json"),

@@ -57,12 +57,8 @@ def render_text(r, *, color: bool = False) -> str:
         f"({r.solved} solved, {r.derived} derived)",
     )
     if r.already_down:
-        line(
-            (
-                f"already down in the file (every plan recovers them too): {', '.join(r.already_down)}",
-                "dim",
-            )
-        )
+        down = ", ".join(r.already_down)
+        line((f"already down in the file (every plan recovers them too): {down}", "dim"))
     if not r.sets:
         line(("no up DPM server to fail", "yellow"))
     width = max((len(", ".join(s.failed)) for s in r.sets), default=0)
