@@ -1,7 +1,9 @@
-"""The command line: parse, call the core, pick a renderer, map the answer to an exit code.
+"""The command line: parse, call the core (`_CORE`), render (`render.registry.FORMATS[command]
+[format]`), map the answer to an exit code (`exit_code`).
 
 Exit codes (cli.md): 0 done/clean, 1 the answer is "no", 2 the question could not be asked
-(bad input or option; one line on stderr, never a traceback), 3 the solver gave up.
+(bad input or option, a `UsageError` of the command line or the core; one line on stderr, never
+a traceback), 3 the solver gave up, 4 a bug (`main`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import json
 import os
 import sys
 from enum import StrEnum
-from typing import Annotated, NoReturn, assert_never
+from typing import Annotated, NoReturn
 
 import typer
 
 from dpmsmt.findings import Report, Severity, SolverGaveUp, TopologyError, UsageError
 from dpmsmt.io.output import OutputError, Terminated
 from dpmsmt.model import PROFILES
+from dpmsmt.render.registry import FORMATS
 
 try:  # typer >= 0.20 vendors click as typer._click
     from typer._click import exceptions as click
@@ -54,15 +57,39 @@ def _root(
     """A formal constraint model and solver for Microsoft DPM backup topologies."""
 
 
-class Fatal(Exception):
-    """A user error: printed as one line `dpmsmt: error: …`, exit code 2."""
+class Fatal(UsageError):
+    """A user error: printed as one line `dpmsmt: error: …`, exit code 2 (a UsageError, so that
+    `main` catches the command line's and the core's errors in one place)."""
 
 
-class CheckFormat(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
+# The core's entry points, imported when a command runs: the one place that names them.
+_CORE = {
+    "check": ("dpmsmt.check", "check"),
+    "suggest-move": ("dpmsmt.recovery", "synthesize"),
+    "design": ("dpmsmt.design", "design"),
+    "resilience": ("dpmsmt.resilience", "resilience"),
+    "report": ("dpmsmt.report", "collect"),
+    "import": ("dpmsmt.importer", "import_exports"),
+}
+
+
+def _core(command: str):
+    from importlib import import_module
+
+    module, name = _CORE[command]
+    return getattr(import_module(module), name)
+
+
+def _formats(name: str, command: str) -> type[StrEnum]:
+    """A command's `--format` choices: the formats the renderer table has for it, in its order."""
+    return StrEnum(name, list(FORMATS[command]))
+
+
+CheckFormat = _formats("CheckFormat", "check")
+PlanFormat = _formats("PlanFormat", "suggest-move")
+GraphFormat = _formats("GraphFormat", "graph")
+ResilienceFormat = _formats("ResilienceFormat", "resilience")
+ImportFormat = _formats("ImportFormat", "import")
 
 
 class FailOn(StrEnum):
@@ -70,6 +97,36 @@ class FailOn(StrEnum):
     warning = "warning"
     info = "info"
     never = "never"
+
+
+class ApplyPhase(StrEnum):
+    immediate = "immediate"
+    final = "final"
+
+
+# -- options more than one command takes -------------------------------------------------------
+
+TopologyFile = Annotated[str, typer.Argument(help="The topology file.")]
+Timeout = Annotated[float, typer.Option(help="Solver time limit in seconds.")]
+NoColor = Annotated[bool, typer.Option("--no-color", help="No colour.")]
+Force = Annotated[bool, typer.Option(help="Replace an existing --output file.")]
+Profile = Annotated[
+    str | None, typer.Option(help="Override the file's profile (strict, 2012 … 2025).")
+]
+PlanOutput = Annotated[
+    str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
+]
+PlanFormatOption = Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")]
+PlanTop = Annotated[int, typer.Option(help="How many plans.")]
+PlanApply = Annotated[
+    int | None, typer.Option("--apply", help="Write plan N's final state to --output.")
+]
+PlanRunbook = Annotated[int, typer.Option("--plan", help="The plan --format ps1 writes.")]
+DesignTop = Annotated[int, typer.Option(help="How many designs.")]
+DesignApply = Annotated[
+    int | None, typer.Option("--apply", help="Write design N's final state to --output.")
+]
+DesignRunbook = Annotated[int, typer.Option("--plan", help="The design --format ps1 writes.")]
 
 
 def _color(no_color: bool) -> bool:
@@ -99,6 +156,30 @@ def _load(path: str):
     from dpmsmt.io.loader import load
 
     return load(path)
+
+
+def _load_pair(file: str, before: str | None):
+    """The topology and, with `--before`, the one before the change."""
+    topology = _load(file)
+    return topology, (_load(before) if before else None)
+
+
+def _split(values: list[str] | None, option: str) -> list[str]:
+    """Comma-separated values of a repeatable option; an option given with nothing in it is an
+    error (`--allow ''` would otherwise mean "every action")."""
+    for item in values or ():
+        if not item.replace(",", "").strip():
+            raise Fatal(f"{option}: empty value {item!r}; give at least one value")
+    return [v.strip() for item in values or () for v in item.split(",") if v.strip()]
+
+
+def _known(values: list[str] | None, option: str, known, noun: str) -> list[str] | None:
+    """The comma-separated values of `option`, each one of `known`; None when not given."""
+    out = _split(values, option) or None
+    for value in out or ():
+        if value not in known:
+            raise Fatal(f"{option}: unknown {noun} {value!r} (one of {', '.join(known)})")
+    return out
 
 
 def _ids(values: list[str] | None, option: str) -> set[str] | None:
@@ -135,6 +216,13 @@ def _check_timeout(timeout: float) -> None:
         raise Fatal(f"--timeout: a positive, finite number of seconds, not {timeout}")
 
 
+def _at_least_one(**values: int | None) -> None:
+    """`--failures`, `--jobs`: a whole number of at least 1 where given (checked in order)."""
+    for option, value in values.items():
+        if value is not None and value < 1:
+            raise Fatal(f"--{option}: at least 1")
+
+
 def _one_stdin(*paths: str | None) -> None:
     """Standard input can be read once: at most one input may be `-`."""
     if sum(p == "-" for p in paths) > 1:
@@ -147,37 +235,33 @@ def _profile(value: str | None) -> str | None:
     return value
 
 
-def exit_code(report: Report, fail_on: FailOn) -> int:
-    if fail_on is FailOn.never:
-        return 0
-    floor = Severity.parse(fail_on.value)
-    return int(any(f.severity >= floor and not f.waived for f in report.findings))
+def exit_code(result, fail_on: FailOn = FailOn.error) -> int:
+    """The one place that maps an answer to an exit code (cli.md). A check report: 1 when a
+    finding at or above `fail_on` counts (neither waived nor accepted by the baseline). A plan,
+    design or resilience answer: 3 when the solver gave up, else 0 when complete, else 1."""
+    if isinstance(result, Report):
+        if fail_on is FailOn.never:
+            return 0
+        floor = Severity.parse(fail_on.value)
+        return int(
+            any(f.severity >= floor and not f.waived and not f.baselined for f in result.findings)
+        )
+    if not result.optimal:
+        return 3
+    return 0 if result.complete else 1
 
 
-def render_report(
-    report: Report, fmt: CheckFormat, *, color: bool, show_waived: bool = False
-) -> str:
-    if fmt is CheckFormat.text:
-        from dpmsmt.render import text
+def _render(command: str, fmt, result, **context) -> str:
+    from dpmsmt.render.registry import Context, render
 
-        return text.render(report, color=color, show_waived=show_waived)
-    if fmt is CheckFormat.json:
-        from dpmsmt.render import json as json_render
+    return render(command, fmt, result, Context(**context))
 
-        return json_render.render(report)
-    if fmt is CheckFormat.sarif:
-        from dpmsmt.render import sarif
 
-        return sarif.render(report)
-    if fmt is CheckFormat.junit:
-        from dpmsmt.render import junit
-
-        return junit.render(report)
-    assert_never(fmt)
+# -- check ---------------------------------------------------------------------------------------
 
 
 def _check_targets(
-    formats: list[CheckFormat] | None, outputs: list[str] | None, write_baseline: str | None
+    formats: list[CheckFormat] | None, outputs: list[str] | None
 ) -> list[tuple[CheckFormat, str | None]]:
     """Pair `--format` with `--output` (cli.md): the i-th --output takes the i-th --format, a
     --format beyond the outputs goes to stdout, and at most one may."""
@@ -219,118 +303,14 @@ def _read_baseline(path: str) -> frozenset[str]:
         raise Fatal(str(e)) from None
 
 
-def _render_check(
-    report: Report, fmt: CheckFormat, *, color: bool, evaluated: list[str], show_waived: bool
-) -> str:
-    if fmt is CheckFormat.junit:  # one test case per evaluated rule: --select/--ignore count
-        from dpmsmt.render import junit
-
-        return junit.render(report, rules=evaluated)
-    return render_report(report, fmt, color=color, show_waived=show_waived)
-
-
-@app.command()
-def check(
-    file: Annotated[str, typer.Argument(help="The topology file (YAML, or JSON by extension).")],
-    before: Annotated[
-        str | None, typer.Option(help="The topology before the change: the change rules apply.")
-    ] = None,
-    profile: Annotated[
-        str | None, typer.Option(help="Override the file's profile (strict, 2012 … 2025).")
-    ] = None,
-    format: Annotated[
-        list[CheckFormat] | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="Report format (default text); repeat it, with an --output for each but one.",
-        ),
-    ] = None,
-    fail_on: Annotated[
-        FailOn, typer.Option(help="Lowest severity that makes the exit code 1.")
-    ] = FailOn.error,
-    select: Annotated[
-        list[str] | None, typer.Option(help="Only these rules (comma-separated ids).")
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option(help="Not these rules (comma-separated ids).")
-    ] = None,
-    output: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write the report there (atomically); the i-th --output takes the i-th --format.",
-        ),
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
-    today: Annotated[
-        str | None, typer.Option(help="The date waivers expire against (default: today).")
-    ] = None,
-    baseline: Annotated[
-        str | None,
-        typer.Option(help="Accept the findings recorded in this file: only new ones count."),
-    ] = None,
-    write_baseline: Annotated[
-        str | None, typer.Option(help="Record the current findings in this file (atomically).")
-    ] = None,
-    show_waived: Annotated[
-        bool,
-        typer.Option(
-            "--show-waived", help="Text: list waived and baselined findings too (in grey)."
-        ),
-    ] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
-    force: Annotated[
-        bool, typer.Option(help="Replace existing --output/--write-baseline files.")
-    ] = False,
-) -> None:
-    """Prove a topology supported, or list every violated rule instance."""
-    import dataclasses
-
+def _write_check(report: Report, targets, write_baseline: str | None, sink, **context) -> None:
+    """Every `--format` rendered first (an error writes nothing), then the baseline, then the
+    files, then standard output; colour only on standard output."""
     from dpmsmt import baseline as baselines
-    from dpmsmt.check import check as run_check
-    from dpmsmt.render.junit import evaluated_rules
 
-    _check_timeout(timeout)
-    _one_stdin(file, before, baseline)
-    targets = _check_targets(format, output, write_baseline)
-    sink = _outputs(
-        [file, before, baseline],
-        force,
-        updates={"--write-baseline": baseline},  # a baseline may be updated in place
-        output=output,
-        write_baseline=write_baseline,
-    )
-    accepted = _read_baseline(baseline) if baseline else None
-    topology = _load(file)
-    previous = _load(before) if before else None
-    chosen_profile, date = _profile(profile), _today(today)
-    selected, ignored = _ids(select, "--select"), _ids(ignore, "--ignore")
-    report = run_check(
-        topology,
-        before=previous,
-        profile=chosen_profile,
-        today=date,
-        select=selected,
-        ignore=ignored,
-        timeout=timeout,
-    )
-    if accepted is not None:
-        report = baselines.apply_baseline(report, accepted)
-    evaluated = evaluated_rules(report, select=selected, ignore=ignored)
-    color = _color(no_color)
+    color = context.pop("color")
     rendered = [
-        (
-            _render_check(
-                report,
-                fmt,
-                color=color and out is None,
-                evaluated=evaluated,
-                show_waived=show_waived,
-            ),
-            out,
-        )
+        (_render("check", fmt, report, color=color and out is None, **context), out)
         for fmt, out in targets
     ]
     if write_baseline:
@@ -339,181 +319,98 @@ def check(
         sys.stderr.write(f"dpmsmt: recorded {n} finding(s) in the baseline {write_baseline}\n")
     for text, out in sorted(rendered, key=lambda t: t[1] is None):  # files first, then stdout
         _emit(text, out, sink)
-    counted = tuple(f for f in report.findings if not f.baselined)
-    raise typer.Exit(exit_code(dataclasses.replace(report, findings=counted), fail_on))
 
 
-class PlanFormat(StrEnum):
-    text = "text"
-    json = "json"
-    yaml = "yaml"
-    ps1 = "ps1"
-
-
-def _runbook_plan(plans, plan: int, what: str, fmt: PlanFormat, *, optimal: bool) -> None:
-    """`--plan N` names the plan `--format ps1` writes: out of range is exit 2; no plan at all
-    is the answer "no" (exit 1, or 3 when the solver gave up), with nothing written."""
-    if fmt is not PlanFormat.ps1:
-        return
-    if not plans:
-        sys.stderr.write(f"dpmsmt: no {what} found: no runbook written\n")
-        raise typer.Exit(1 if optimal else 3)
-    if not 1 <= plan <= len(plans):
-        count = f"is 1 {what}" if len(plans) == 1 else f"are {len(plans)} {what}s"
-        raise Fatal(f"--plan {plan}: there {count}")
-
-
-def render_suggestion(
-    suggestion, fmt: PlanFormat, *, color: bool, plan=1, topology=None, unused=None
-) -> str:
-    """`unused`: per plan rank, the waivers it makes unused (`plan_waivers.waiver_json`)."""
-    from dpmsmt.render import plans
-
-    if fmt is PlanFormat.ps1:
-        from dpmsmt.render.ps1 import render_ps1
-
-        return render_ps1(
-            suggestion.plans[plan - 1],
-            topology,
-            plans=len(suggestion.plans),
-            failed=suggestion.failed,
-            removed=suggestion.removed,
-            optimal=suggestion.optimal,
-        )
-    if fmt is PlanFormat.text:
-        return plans.render_text(suggestion, color=color, unused=unused)
-    if fmt is PlanFormat.json:
-        return plans.render_json(suggestion, unused=unused)
-    if fmt is PlanFormat.yaml:
-        return plans.render_yaml(suggestion, unused=unused)
-    assert_never(fmt)
-
-
-class ApplyPhase(StrEnum):
-    immediate = "immediate"
-    final = "final"
-
-
-_APPLY_PHASE_HELP = (
-    "With --apply: write the estate after the plan's immediate phase (what to do now) or after "
-    "its final phase (rebuilds and switch-backs too)."
-)
-
-
-def _split(values: list[str] | None, option: str) -> list[str]:
-    """Comma-separated values of a repeatable option; an option given with nothing in it is an
-    error (`--allow ''` would otherwise mean "every action")."""
-    for item in values or ():
-        if not item.replace(",", "").strip():
-            raise Fatal(f"{option}: empty value {item!r}; give at least one value")
-    return [v.strip() for item in values or () for v in item.split(",") if v.strip()]
-
-
-@app.command("suggest-move")
-def suggest_move(
-    file: Annotated[str, typer.Argument(help="The topology file.")],
-    fail: Annotated[
-        list[str] | None, typer.Option("--fail", help="Treat this DPM server as failed (repeat).")
-    ] = None,
-    remove: Annotated[
-        list[str] | None,
-        typer.Option("--remove", help="Treat this DPM server as removed for good (repeat)."),
-    ] = None,
-    top: Annotated[int, typer.Option(help="How many plans.")] = 3,
-    allow: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Only these actions (comma-separated): switch, switch-back, rebuild, move, "
-            "new-dpm, reassign-secondary."
-        ),
-    ] = None,
-    rank: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Rank plans by these criteria first (comma-separated; unprotected stays first "
-            "unless named, the others follow in the default order). Default order: unprotected, "
-            "history_broken, exposure, secondary_lost, new_servers, rebuilds, repointed, "
-            "max_load; lower is better."
-        ),
-    ] = None,
-    apply: Annotated[
-        int | None, typer.Option("--apply", help="Write plan N's final state to --output.")
-    ] = None,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
-    ] = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
-    apply_phase: Annotated[
-        ApplyPhase, typer.Option("--apply-phase", help=_APPLY_PHASE_HELP)
-    ] = ApplyPhase.final,
-    format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
-        PlanFormat.text
+CheckFile = Annotated[str, typer.Argument(help="The topology file (YAML, or JSON by extension).")]
+CheckBefore = Annotated[
+    str | None, typer.Option(help="The topology before the change: the change rules apply.")
+]
+CheckFormats = Annotated[
+    list[CheckFormat] | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Report format (default text); repeat it, with an --output for each but one.",
     ),
-    plan: Annotated[int, typer.Option("--plan", help="The plan --format ps1 writes.")] = 1,
-    timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
-) -> None:
-    """Synthesize ranked, legal recovery plans after DPM servers fail."""
-    import dataclasses
+]
+FailOnOption = Annotated[FailOn, typer.Option(help="Lowest severity that makes the exit code 1.")]
+Select = Annotated[list[str] | None, typer.Option(help="Only these rules (comma-separated ids).")]
+Ignore = Annotated[list[str] | None, typer.Option(help="Not these rules (comma-separated ids).")]
+CheckOutputs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the report there (atomically); the i-th --output takes the i-th --format.",
+    ),
+]
+Today = Annotated[
+    str | None, typer.Option(help="The date waivers expire against (default: today).")
+]
+Baseline = Annotated[
+    str | None,
+    typer.Option(help="Accept the findings recorded in this file: only new ones count."),
+]
+WriteBaseline = Annotated[
+    str | None, typer.Option(help="Record the current findings in this file (atomically).")
+]
+ShowWaived = Annotated[
+    bool,
+    typer.Option("--show-waived", help="Text: list waived and baselined findings too (in grey)."),
+]
+CheckForce = Annotated[bool, typer.Option(help="Replace existing --output/--write-baseline files.")]
 
-    from dpmsmt.actions import ACTIONS
-    from dpmsmt.recovery import CRITERIA, synthesize
+
+@app.command()
+def check(
+    file: CheckFile,
+    before: CheckBefore = None,
+    profile: Profile = None,
+    format: CheckFormats = None,
+    fail_on: FailOnOption = FailOn.error,
+    select: Select = None,
+    ignore: Ignore = None,
+    output: CheckOutputs = None,
+    timeout: Timeout = 60.0,
+    today: Today = None,
+    baseline: Baseline = None,
+    write_baseline: WriteBaseline = None,
+    show_waived: ShowWaived = False,
+    no_color: NoColor = False,
+    force: CheckForce = False,
+) -> None:
+    """Prove a topology supported, or list every violated rule instance."""
+    from dpmsmt.baseline import apply_baseline
+    from dpmsmt.render.junit import evaluated_rules
 
     _check_timeout(timeout)
-    allowed = _split(allow, "--allow") or None
-    for a in allowed or ():
-        if a not in ACTIONS:
-            raise Fatal(f"--allow: unknown action {a!r} (one of {', '.join(ACTIONS)})")
-    order = _split(rank, "--rank") or None
-    for c in order or ():
-        if c not in CRITERIA:
-            raise Fatal(f"--rank: unknown criterion {c!r} (one of {', '.join(CRITERIA)})")
-    _plan_options(top, apply, output)
-    sink = _outputs([file], force, output=output)
-    failed, removed = _split(fail, "--fail"), _split(remove, "--remove")
-    both = sorted({n.casefold() for n in failed} & {n.casefold() for n in removed})
-    if both:
-        name = next(n for n in failed if n.casefold() == both[0])
-        raise Fatal(f"{name} is given to both --fail and --remove: a server is one or the other")
-    topology = _load(file)
-    try:
-        suggestion = synthesize(
-            topology,
-            failed=failed,
-            removed=removed,
-            top=top,
-            allow=allowed,
-            rank=order,
-            timeout=timeout,
-        )
-    except UsageError as e:
-        raise Fatal(str(e)) from None
-    if not suggestion.failed and not suggestion.removed:
-        raise Fatal(
-            f"no DPM server is failed or removed in {file}: name one with --fail NAME "
-            "(or mark it `status: failed` in the file)"
-        )
-    _runbook_plan(suggestion.plans, plan, "plan", format, optimal=suggestion.optimal)
-    _finish_plans(
-        suggestion.plans,
-        "plan",
-        lambda color, shown, unused: render_suggestion(
-            dataclasses.replace(suggestion, plans=shown),
-            format,
-            color=color,
-            plan=plan if apply is None else 1,  # with --apply, the applied plan is the one shown
-            topology=topology,
-            unused=unused,
-        ),
-        apply=apply,
+    _one_stdin(file, before, baseline)
+    targets = _check_targets(format, output)
+    sink = _outputs(
+        [file, before, baseline],
+        force,
+        updates={"--write-baseline": baseline},  # a baseline may be updated in place
         output=output,
-        sink=sink,
-        no_color=no_color,
-        optimal=suggestion.optimal,
-        complete=suggestion.complete,
-        source=(file, topology),
-        phase=apply_phase.value,
+        write_baseline=write_baseline,
     )
+    accepted = _read_baseline(baseline) if baseline else None
+    topology, previous = _load_pair(file, before)
+    chosen_profile, date = _profile(profile), _today(today)
+    rules = {"select": _ids(select, "--select"), "ignore": _ids(ignore, "--ignore")}
+    report = _core("check")(
+        topology, before=previous, profile=chosen_profile, today=date, timeout=timeout, **rules
+    )
+    if accepted is not None:
+        report = apply_baseline(report, accepted)
+    evaluated = evaluated_rules(report, **rules)  # junit: a test case each
+    context = {"color": _color(no_color), "rules": evaluated, "show_waived": show_waived}
+    _write_check(report, targets, write_baseline, sink, **context)
+    raise typer.Exit(exit_code(report, fail_on))
+
+
+# -- suggest-move and design ---------------------------------------------------------------------
+
+_PLAN_COMMANDS = {"plan": "suggest-move", "design": "design"}  # what -> command
 
 
 def _plan_options(top: int, apply: int | None, output: str | None) -> None:
@@ -528,40 +425,65 @@ def _plan_options(top: int, apply: int | None, output: str | None) -> None:
         )
 
 
+def _runbook_plan(result, plan: int, what: str, fmt: PlanFormat) -> None:
+    """`--plan N` names the plan `--format ps1` writes: out of range is exit 2; no plan at all
+    is the answer "no" (exit 1, or 3 when the solver gave up), with nothing written."""
+    if fmt is not PlanFormat.ps1:
+        return
+    plans = result.plans
+    if not plans:
+        sys.stderr.write(f"dpmsmt: no {what} found: no runbook written\n")
+        raise typer.Exit(exit_code(result))
+    if not 1 <= plan <= len(plans):
+        count = f"is 1 {what}" if len(plans) == 1 else f"are {len(plans)} {what}s"
+        raise Fatal(f"--plan {plan}: there {count}")
+
+
 def _finish_plans(
-    plans,
+    result,
     what: str,
-    render,
+    fmt: PlanFormat,
     *,
     apply,
+    plan,
     output,
     sink,
     no_color,
-    optimal,
-    complete,
     source,
     phase: str = "final",
 ):
     """Write plan N's state (`--apply`, atomically, into the user's own YAML: comments and
     layout kept; the waivers it makes unused dropped) and print that plan alone, or print the
-    report; then exit: 3 when the solver gave up, else 0 when a complete plan exists, else 1
-    (suggest-move and design). `render(color, shown plans, unused waivers by rank)`."""
+    report; then exit (`exit_code`). `what`: plan (suggest-move) or design."""
+    import dataclasses
+
     from dpmsmt.plan_waivers import unused_waivers, waiver_json
 
-    color = _color(no_color)
+    _runbook_plan(result, plan, what, fmt)
+    plans, color = result.plans, _color(no_color)
     file, topology = source
     if apply is not None and not 1 <= apply <= len(plans):
         raise Fatal(f"--apply {apply}: there are {len(plans)} {what}s")
     shown = tuple(plans) if apply is None else (plans[apply - 1],)
     unused = {p.rank: waiver_json(topology, unused_waivers(topology, p.final_state)) for p in shown}
+
+    def text(color: bool) -> str:
+        return _render(
+            _PLAN_COMMANDS[what],
+            fmt,
+            dataclasses.replace(result, **{f"{what}s": shown}),
+            color=color,
+            plan=plan if apply is None else 1,  # with --apply, the applied plan is the one shown
+            topology=topology,
+            unused=unused,
+        )
+
     if apply is not None:
         _apply_plan(shown[0], what, file, topology, output, phase, sink)
-        sys.stdout.write(render(color, shown, unused))
+        sys.stdout.write(text(color))
     else:
-        _emit(render(color and not output, shown, unused), output, sink)
-    if not optimal:
-        raise typer.Exit(3)
-    raise typer.Exit(0 if complete else 1)
+        _emit(text(color and not output), output, sink)
+    raise typer.Exit(exit_code(result))
 
 
 def _apply_plan(plan, what: str, file: str, topology, output: str, phase: str, sink) -> None:
@@ -598,33 +520,102 @@ def _apply_plan(plan, what: str, file: str, topology, output: str, phase: str, s
         )
 
 
-def render_design(
-    result, fmt: PlanFormat, *, color: bool, plan=1, topology=None, unused=None
-) -> str:
-    from dpmsmt.render import design as design_render
+def _fail_or_remove(failed: list[str], removed: list[str]) -> None:
+    both = sorted({n.casefold() for n in failed} & {n.casefold() for n in removed})
+    if both:
+        name = next(n for n in failed if n.casefold() == both[0])
+        raise Fatal(f"{name} is given to both --fail and --remove: a server is one or the other")
 
-    if fmt is PlanFormat.ps1:
-        from dpmsmt.render.ps1 import render_ps1
 
-        return render_ps1(
-            result.designs[plan - 1],
-            topology,
-            command="design",
-            plans=len(result.designs),
-            optimal=result.optimal,
+Fail = Annotated[
+    list[str] | None, typer.Option("--fail", help="Treat this DPM server as failed (repeat).")
+]
+Remove = Annotated[
+    list[str] | None,
+    typer.Option("--remove", help="Treat this DPM server as removed for good (repeat)."),
+]
+Allow = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Only these actions (comma-separated): switch, switch-back, rebuild, move, "
+        "new-dpm, reassign-secondary."
+    ),
+]
+Rank = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Rank plans by these criteria first (comma-separated; unprotected stays first "
+        "unless named, the others follow in the default order). Default order: unprotected, "
+        "history_broken, exposure, secondary_lost, new_servers, rebuilds, repointed, "
+        "max_load; lower is better."
+    ),
+]
+ApplyPhaseOption = Annotated[
+    ApplyPhase,
+    typer.Option(
+        "--apply-phase",
+        help="With --apply: write the estate after the plan's immediate phase (what to do now) "
+        "or after its final phase (rebuilds and switch-backs too).",
+    ),
+]
+
+
+@app.command("suggest-move")
+def suggest_move(
+    file: TopologyFile,
+    fail: Fail = None,
+    remove: Remove = None,
+    top: PlanTop = 3,
+    allow: Allow = None,
+    rank: Rank = None,
+    apply: PlanApply = None,
+    output: PlanOutput = None,
+    force: Force = False,
+    apply_phase: ApplyPhaseOption = ApplyPhase.final,
+    format: PlanFormatOption = PlanFormat.text,
+    plan: PlanRunbook = 1,
+    timeout: Timeout = 60.0,
+    no_color: NoColor = False,
+) -> None:
+    """Synthesize ranked, legal recovery plans after DPM servers fail."""
+    from dpmsmt.actions import ACTIONS
+    from dpmsmt.cli_help import CRITERIA
+
+    _check_timeout(timeout)
+    options = {
+        "allow": _known(allow, "--allow", ACTIONS, "action"),
+        "rank": _known(rank, "--rank", CRITERIA, "criterion"),
+    }
+    _plan_options(top, apply, output)
+    sink = _outputs([file], force, output=output)
+    failed, removed = _split(fail, "--fail"), _split(remove, "--remove")
+    _fail_or_remove(failed, removed)
+    topology = _load(file)
+    suggestion = _core("suggest-move")(
+        topology, failed=failed, removed=removed, top=top, timeout=timeout, **options
+    )
+    if not suggestion.failed and not suggestion.removed:
+        raise Fatal(
+            f"no DPM server is failed or removed in {file}: name one with --fail NAME "
+            "(or mark it `status: failed` in the file)"
         )
-    if fmt is PlanFormat.text:
-        return design_render.render_text(result, color=color, unused=unused)
-    if fmt is PlanFormat.json:
-        return design_render.render_json(result, unused=unused)
-    if fmt is PlanFormat.yaml:
-        return design_render.render_yaml(result, unused=unused)
-    assert_never(fmt)
+    _finish_plans(
+        suggestion,
+        "plan",
+        format,
+        apply=apply,
+        plan=plan,
+        output=output,
+        sink=sink,
+        no_color=no_color,
+        source=(file, topology),
+        phase=apply_phase.value,
+    )
 
 
 @app.command("design")
 def design_command(
-    file: Annotated[str, typer.Argument(help="The topology file.")],
+    file: TopologyFile,
     for_: Annotated[
         list[str] | None,
         typer.Option(
@@ -637,100 +628,49 @@ def design_command(
     allow_cycles: Annotated[
         bool, typer.Option("--allow-cycles", help="Allow cycles longer than two.")
     ] = False,
-    top: Annotated[int, typer.Option(help="How many designs.")] = 3,
-    apply: Annotated[
-        int | None, typer.Option("--apply", help="Write design N's final state to --output.")
-    ] = None,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Where --apply writes (or the report).")
-    ] = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
-    format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Report format.")] = (
-        PlanFormat.text
-    ),
-    plan: Annotated[int, typer.Option("--plan", help="The design --format ps1 writes.")] = 1,
-    timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
-    profile: Annotated[
-        str | None, typer.Option(help="Override the file's profile (strict, 2012 … 2025).")
-    ] = None,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+    top: DesignTop = 3,
+    apply: DesignApply = None,
+    output: PlanOutput = None,
+    force: Force = False,
+    format: PlanFormatOption = PlanFormat.text,
+    plan: DesignRunbook = 1,
+    timeout: Timeout = 60.0,
+    profile: Profile = None,
+    no_color: NoColor = False,
 ) -> None:
     """Choose a secondary for every DPM server without one, so that the estate passes check."""
-    import dataclasses
-
-    from dpmsmt.design import DesignError
-    from dpmsmt.design import design as run_design
-
-    chosen_profile = _profile(profile)
-    if allow_new < 0:
-        raise Fatal("--allow-new: at least 0")
     _check_timeout(timeout)
     _plan_options(top, apply, output)
     sink = _outputs([file], force, output=output)
     topology = _load(file)
-    try:
-        result = run_design(
-            topology,
-            for_=_split(for_, "--for"),
-            allow_new=allow_new,
-            allow_cycles=allow_cycles,
-            top=top,
-            profile=chosen_profile,
-            timeout=timeout,
-        )
-    except DesignError as e:
-        raise Fatal(str(e)) from None
-    _runbook_plan(result.designs, plan, "design", format, optimal=result.optimal)
+    result = _core("design")(
+        topology,
+        for_=_split(for_, "--for"),
+        allow_new=allow_new,
+        allow_cycles=allow_cycles,
+        top=top,
+        profile=profile,
+        timeout=timeout,
+    )
     _finish_plans(
-        result.designs,
+        result,
         "design",
-        lambda color, shown, unused: render_design(
-            dataclasses.replace(result, designs=shown),
-            format,
-            color=color,
-            plan=plan if apply is None else 1,
-            topology=topology,
-            unused=unused,
-        ),
+        format,
         apply=apply,
+        plan=plan,
         output=output,
         sink=sink,
         no_color=no_color,
-        optimal=result.optimal,
-        complete=result.complete,
         source=(file, topology),
     )
 
 
-class GraphFormat(StrEnum):
-    dot = "dot"
-    mermaid = "mermaid"
-    svg = "svg"
-
-
-def _graphviz_svg(dot_text: str) -> str:
-    """`dot -Tsvg` on `dot_text` (stdin); a missing or failing Graphviz is a Fatal (exit 2)."""
-    import shutil
-    import subprocess
-
-    exe = shutil.which("dot")
-    if exe is None:
-        raise Fatal("--format svg needs Graphviz's `dot` on the PATH (apt install graphviz)")
-    try:
-        done = subprocess.run(
-            [exe, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True, timeout=300
-        )
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise Fatal(f"Graphviz's `dot` failed: {e}") from None
-    if done.returncode != 0:
-        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise Fatal(f"Graphviz's `dot` failed: {why[0] if why else f'exit {done.returncode}'}")
-    return done.stdout.decode("utf-8", "replace")
+# -- graph and report ----------------------------------------------------------------------------
 
 
 @app.command()
 def graph(
-    file: Annotated[str, typer.Argument(help="The topology file.")],
+    file: TopologyFile,
     before: Annotated[
         str | None,
         typer.Option(help="The topology before the change: moved servers and change rules."),
@@ -748,39 +688,33 @@ def graph(
             "(default 12; 0, the overview, for estates of more than 36 protected servers)."
         ),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
+    force: Force = False,
 ) -> None:
     """Draw the estate: DPM servers, protection edges, protected servers, violations in red."""
     import shutil
 
-    from dpmsmt.check import check as run_check
-    from dpmsmt.render.dot import default_max_servers, render_dot, render_mermaid
+    from dpmsmt.render.dot import default_max_servers
+    from dpmsmt.render.svg import NO_DOT
 
     if max_servers is not None and max_servers < 0:
         raise Fatal(f"--max-servers: at least 0, not {max_servers}")
     if format is GraphFormat.svg and shutil.which("dot") is None:  # before any solving
-        raise Fatal("--format svg needs Graphviz's `dot` on the PATH (apt install graphviz)")
+        raise Fatal(NO_DOT)
     sink = _outputs([file, before], force, output=output)
     _one_stdin(file, before)
-    topology = _load(file)
-    previous = _load(before) if before else None
-    report = run_check(topology, before=previous)
+    topology, previous = _load_pair(file, before)
+    report = _core("check")(topology, before=previous)
     if max_servers is None:
         max_servers, note = default_max_servers(topology)
         if note:
             sys.stderr.write(f"dpmsmt: note: {note}\n")
-    if format is GraphFormat.mermaid:
-        text = render_mermaid(topology, report, previous, max_servers=max_servers)
-    else:
-        text = render_dot(topology, report, previous, max_servers=max_servers)
-        if format is GraphFormat.svg:
-            text = _graphviz_svg(text)
-    _emit(text, output, sink)
+    context = {"topology": topology, "before": previous, "max_servers": max_servers}
+    _emit(_render("graph", format, report, **context), output, sink)
 
 
 @app.command()
 def report(
-    file: Annotated[str, typer.Argument(help="The topology file.")],
+    file: TopologyFile,
     output: Annotated[
         str, typer.Option("--output", "-o", help="Write the HTML page there (atomically).")
     ],
@@ -805,56 +739,34 @@ def report(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", help="Worker processes for --failures.")
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Solver time limit in seconds.")] = 60.0,
+    timeout: Timeout = 60.0,
 ) -> None:
     """Write one self-contained HTML page: verdict, estate, findings, resilience, recovery."""
     from dpmsmt.render.html import render_html
-    from dpmsmt.report import collect
 
-    if failures is not None and failures < 1:
-        raise Fatal("--failures: at least 1")
-    if jobs is not None and jobs < 1:
-        raise Fatal("--jobs: at least 1")
+    _at_least_one(failures=failures, jobs=jobs)
     _check_timeout(timeout)
     _one_stdin(file, before, baseline)
     sink = _outputs([file, before, baseline], force, output=output)
     date = _today(today) or _dt.date.today()
     accepted = _read_baseline(baseline) if baseline else None
-    topology = _load(file)
-    previous = _load(before) if before else None
-    try:
-        model = collect(
-            topology,
-            today=date,
-            before=previous,
-            failures=failures,
-            fail=_split(fail, "--fail"),
-            baseline=accepted,
-            timeout=timeout,
-            jobs=jobs,
-            runbook_script=lambda suggestion: _report_script(suggestion, topology),
-        )
-    except UsageError as e:
-        raise Fatal(str(e)) from None
+    topology, previous = _load_pair(file, before)
+    model = _core("report")(
+        topology,
+        today=date,
+        before=previous,
+        failures=failures,
+        fail=_split(fail, "--fail"),
+        baseline=accepted,
+        timeout=timeout,
+        jobs=jobs,
+        runbook_script=lambda suggestion: _render(
+            "suggest-move", PlanFormat.ps1, suggestion, topology=topology, bom=False
+        ),  # the page is text, not a file to save: no byte order mark
+    )
     svg, note = _report_svg(topology, model, previous)
     sink.write(output, render_html(model, svg=svg, svg_note=note))
     sys.stderr.write(f"dpmsmt: wrote the report of {file} to {output}\n")
-
-
-def _report_script(suggestion, topology) -> str:
-    """The report's recovery plan as `suggest-move --format ps1` writes it, without the byte
-    order mark (the page is text, not a file to save)."""
-    from dpmsmt.render.ps1 import render_ps1
-
-    return render_ps1(
-        suggestion.plans[0],
-        topology,
-        plans=len(suggestion.plans),
-        failed=suggestion.failed,
-        removed=suggestion.removed,
-        optimal=suggestion.optimal,
-        bom=False,
-    )
 
 
 def _report_svg(topology, model, previous) -> tuple[str | None, str | None]:
@@ -862,7 +774,6 @@ def _report_svg(topology, model, previous) -> tuple[str | None, str | None]:
     without Graphviz the page still works."""
     import shutil
 
-    from dpmsmt.render.dot import render_dot
     from dpmsmt.report import GRAPH_MAX_SERVERS
 
     if not model.drawn:
@@ -870,21 +781,45 @@ def _report_svg(topology, model, previous) -> tuple[str | None, str | None]:
     if shutil.which("dot") is None:
         why = "Graphviz's `dot` is not installed, so the picture is left out"
         return None, f"{why}; the table lists every DPM server."
+    context = {"topology": topology, "before": previous, "max_servers": GRAPH_MAX_SERVERS}
     try:
-        dot_text = render_dot(topology, model.check, previous, max_servers=GRAPH_MAX_SERVERS)
-        return _graphviz_svg(dot_text), None
-    except Fatal as e:
+        return _render("graph", GraphFormat.svg, model.check, **context), None
+    except UsageError as e:
         return None, f"The picture is left out: {e}"
 
 
-class ResilienceFormat(StrEnum):
-    text = "text"
-    json = "json"
+# -- resilience ----------------------------------------------------------------------------------
+
+
+def _run_resilience(topology, *, failures: int, jobs: int | None, timeout: float, quiet: bool):
+    """The core's answer, with a progress bar on a terminal (stderr) unless `--quiet`."""
+    run = _core("resilience")
+    if not sys.stderr.isatty() or quiet:
+        return run(topology, failures=failures, jobs=jobs, timeout=timeout)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "failure sets",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("resilience", total=None)
+        return run(
+            topology,
+            failures=failures,
+            jobs=jobs,
+            timeout=timeout,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
 
 
 @app.command()
 def resilience(
-    file: Annotated[str, typer.Argument(help="The topology file.")],
+    file: TopologyFile,
     failures: Annotated[
         int, typer.Option("--failures", "-k", help="Every set of at most K DPM servers failing.")
     ] = 1,
@@ -907,48 +842,18 @@ def resilience(
         float, typer.Option(help="Solver time limit in seconds, per failure set.")
     ] = 60.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
-    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
+    no_color: NoColor = False,
+    force: Force = False,
 ) -> None:
     """The best recovery plan for every set of at most K DPM servers failing at once."""
-    from dpmsmt.render import resilience as render
-    from dpmsmt.resilience import resilience as run
-
-    if failures < 1:
-        raise Fatal("--failures: at least 1")
-    if jobs is not None and jobs < 1:
-        raise Fatal("--jobs: at least 1")
+    _at_least_one(failures=failures, jobs=jobs)
     _check_timeout(timeout)
     sink = _outputs([file], force, output=output)
     topology = _load(file)
-    if sys.stderr.isatty() and not quiet:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        with Progress(
-            "failure sets",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("resilience", total=None)
-            result = run(
-                topology,
-                failures=failures,
-                jobs=jobs,
-                timeout=timeout,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    else:
-        result = run(topology, failures=failures, jobs=jobs, timeout=timeout)
-    if format is ResilienceFormat.json:
-        text = render.render_json(result)
-    else:
-        text = render.render_text(result, color=_color(no_color) and not output)
-    _emit(text, output, sink)
-    raise typer.Exit(result.exit_code())
+    result = _run_resilience(topology, failures=failures, jobs=jobs, timeout=timeout, quiet=quiet)
+    color = _color(no_color) and not output
+    _emit(_render("resilience", format, result, color=color), output, sink)
+    raise typer.Exit(exit_code(result))
 
 
 @app.command()
@@ -977,11 +882,6 @@ def schema(
     sys.stdout.write(json.dumps(make_schema(), indent=2, sort_keys=True) + "\n")
 
 
-class ImportFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
 @app.command("import")
 def import_command(
     exports: Annotated[
@@ -1002,7 +902,7 @@ def import_command(
     ] = None,
 ) -> None:
     """Merge the exports of Export-DpmTopology.ps1 (one per DPM server) into a topology file."""
-    from dpmsmt.importer import import_exports
+    from dpmsmt.render.imports import import_summary
 
     chosen_profile = _profile(profile)
     if format is ImportFormat.json and not output:
@@ -1012,7 +912,7 @@ def import_command(
     if output and output.lower().endswith(".json"):
         raise Fatal(f"--output {output}: the import writes YAML (its comments mark the guesses)")
     sink = _outputs([*exports, overlay], force, output=output)
-    topology, text, report = import_exports(
+    topology, text, report = _core("import")(
         exports, overlay, profile=chosen_profile, file=output or "<stdout>", read_back=True
     )
     for line in report.warnings:
@@ -1020,25 +920,8 @@ def import_command(
     for d in report.disagreements:
         sys.stderr.write(f"dpmsmt: warning: {d}\n")
     _emit(text, output, sink)
-    n = sum(len(s.datasources) for s in topology.servers.values())
-    summary = {
-        "schema": "dpmsmt/1",
-        "command": "import",
-        "output": output,
-        "dpm_servers": len(topology.dpm_servers),
-        "servers": len(topology.servers),
-        "datasources": n,
-        **report.to_json(),
-    }
-    if format is ImportFormat.json:
-        sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    else:
-        sys.stderr.write(
-            f"dpmsmt: imported {len(report.exports)} export(s): {len(topology.dpm_servers)} DPM "
-            f"servers, {len(topology.servers)} protected servers, {n} data sources, "
-            f"{len(report.guessed)} guessed value(s), {len(report.disagreements)} "
-            f"disagreement(s){f' -> {output}' if output else ''}\n"
-        )
+    summary = _render("import", format, import_summary(topology, report, output))
+    (sys.stdout if format is ImportFormat.json else sys.stderr).write(summary)
 
 
 @app.command()
@@ -1049,19 +932,18 @@ def rules(
     ] = "text",
 ) -> None:
     """List the rule catalogue, or print one rule with its formal reading and sources."""
-    from dpmsmt.render.catalogue import render_catalogue, render_rule
     from dpmsmt.rules import all_rules, get
 
-    if format not in ("text", "json", "markdown"):
+    if format not in FORMATS["rules"]:
         raise Fatal(f"--format: expected text, json or markdown, not {format!r}")
     if rule_id is None:
-        sys.stdout.write(render_catalogue(all_rules(), fmt=format))
+        sys.stdout.write(_render("rules", format, all_rules()))
         return
     try:
         rule = get(rule_id.upper())
     except KeyError:
         raise Fatal(f"unknown rule id {rule_id} (see `dpmsmt rules`)") from None
-    sys.stdout.write(render_rule(rule, fmt=format))
+    sys.stdout.write(_render("rules", format, rule))
 
 
 INTERNAL_ERROR = 4
@@ -1098,7 +980,7 @@ def main(argv: list[str] | None = None) -> None:
         code = command.main(args=args, prog_name="dpmsmt", standalone_mode=False)
     except TopologyError as e:
         _fatal(str(e.first))
-    except (Fatal, OutputError) as e:
+    except (UsageError, OutputError) as e:  # the command line's (Fatal) and the core's
         _fatal(str(e))
     except SolverGaveUp as e:
         _fatal(str(e), 3)

@@ -106,15 +106,15 @@ def test_every_command_replaces_an_existing_file_only_with_force(here, argv):
 
 
 def test_a_file_created_while_solving_is_not_overwritten(here, monkeypatch):
-    import dpmsmt.recovery
+    import z3
 
-    real = dpmsmt.recovery.synthesize
+    real = z3.Solver.check
 
-    def meanwhile(*args, **kwargs):
+    def meanwhile(*args, **kwargs):  # while the solver works
         Path("recovered.yaml").write_text("written by someone else")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dpmsmt.recovery, "synthesize", meanwhile)
+    monkeypatch.setattr(z3.Solver, "check", meanwhile)
     code, _, err = run("suggest-move", "t.yaml", "--apply", "1", "--output", "recovered.yaml")
     assert code == 2
     assert "appeared while dpmsmt was working" in one_error_line(err)

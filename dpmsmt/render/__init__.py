@@ -1,1 +1,1 @@
-"""Renderers: reports and plans -> text. Each format is one module with `render(...) -> str`."""
+"""Renderers: answers -> text. `registry.FORMATS[command][format]` names each one."""

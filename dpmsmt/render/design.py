@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import yaml
-
-from dpmsmt.render.json import SCHEMA, dumps
+from dpmsmt.render.json import SCHEMA
 from dpmsmt.render.lines import text_lines
-from dpmsmt.render.plans import unused_line, with_unused
+from dpmsmt.render.plans import plan_heading, preamble, unused_line, with_unused
 
-__all__ = ["design_json", "render_json", "render_text", "render_yaml"]
+__all__ = ["design_json", "render_text"]
 
 _COSTS = ("unassigned", "longest_chain", "max_load", "new_servers")
 
@@ -29,16 +27,6 @@ def design_json(result, unused: dict | None = None) -> dict:
     }
 
 
-def render_json(result, unused: dict | None = None) -> str:
-    return dumps(design_json(result, unused=unused))
-
-
-def render_yaml(result, unused: dict | None = None) -> str:
-    return yaml.safe_dump(
-        design_json(result, unused=unused), sort_keys=True, allow_unicode=True, width=100
-    )
-
-
 def render_text(result, *, color: bool = False, unused: dict | None = None) -> str:
     buf, line = text_lines(color)
 
@@ -49,21 +37,16 @@ def render_text(result, *, color: bool = False, unused: dict | None = None) -> s
         )
         return buf.getvalue()
     names = ", ".join(result.needs)
-    line((result.file, "bold"), f": a secondary for {names} (profile {result.profile})")
-    if result.preexisting:
-        line(
-            (
-                f"{len(result.preexisting)} finding(s) the estate already has do not block a design",
-                "dim",
-            )
-        )
-    if not result.designs:
-        line(("no design found", "bold red"))
+    n = len(result.preexisting)
+    preamble(
+        line,
+        [(result.file, "bold"), f": a secondary for {names} (profile {result.profile})"],
+        n and f"{n} finding(s) the estate already has do not block a design",
+        not result.designs and "no design found",
+    )
     for d in result.designs:
-        status = ("complete", "green") if d.complete else ("partial", "red")
         cost = ", ".join(f"{k.replace('_', ' ')} {d.cost[k]}" for k in _COSTS if k in d.cost)
-        line()
-        line((f"Design {d.rank}", "bold"), " (", status, f"): {cost}")
+        plan_heading(line, f"Design {d.rank}", d.complete, cost)
         for name, version in d.new_servers:
             line("  ", ("new ", "cyan"), f"{name}: a new DPM server, DPM {version}")
         for a in d.actions:

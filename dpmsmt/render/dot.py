@@ -128,130 +128,168 @@ def _build(
     before: Topology | None,
     max_servers: int,
 ) -> _Picture:
-    dpms = topology.dpm_servers
-    taken: set[str] = set()
+    b = _Builder(topology)
+    b.add_dpm_servers()
+    b.add_protected_servers(max_servers)
+    b.add_edges()
+    if before is not None:
+        b.add_moves(before)
+    for f in report.findings if report is not None else ():
+        if not f.waived and f.severity >= Severity.WARNING:
+            b.mark(f)
+    title = topology.name or topology.file
+    if before is not None:
+        title += f" — changed from: {before.name or before.file}"
+    order = {nid: i for i, nid in enumerate(b.nodes)}
+    kinds = {"protects": 0, "primary": 1, "moved": 2}
+    edges = sorted(b.edges.values(), key=lambda e: (order[e.src], order[e.dst], kinds[e.kind]))
+    return _Picture(title, b.nodes, b.clusters, b.loose, edges)
 
-    def alloc(name: str) -> str:
+
+def _by_name(names) -> list[str]:
+    return sorted(names, key=lambda n: (canon(n), n))
+
+
+class _Builder:
+    """A picture while it is built: node ids are unique (a second `X` is `X (2)`), and every
+    name drawn maps (canonically) to its node: a grouped server to its group's node."""
+
+    def __init__(self, topology: Topology):
+        self.topology = topology
+        self.dpms = topology.dpm_servers
+        self.dpm_names = _by_name(self.dpms)
+        self.server_names = _by_name(topology.servers)
+        self.taken: set[str] = set()
+        self.nodes: dict[str, _Node] = {}
+        self.by_name: dict[str, str] = {}  # canonical name -> node id
+        self.edges: dict[tuple[str, str, str], _Edge] = {}
+        self.clusters: list[tuple[str, str, list[str]]] = []
+        self.loose: list[str] = []
+
+    def alloc(self, name: str) -> str:
         out, n = name, 1
-        while out in taken:
+        while out in self.taken:
             n += 1
             out = f"{name} ({n})"
-        taken.add(out)
+        self.taken.add(out)
         return out
 
-    nodes: dict[str, _Node] = {}
-    by_name: dict[str, str] = {}  # canonical name -> node id (servers: their drawn node)
+    def add_dpm_servers(self) -> None:
+        for name in self.dpm_names:
+            d = self.dpms[name]
+            nid = self.alloc(name)
+            mabs = d.kind == "mabs"
+            lines = [name + (" (MABS)" if mabs else ""), d.version]
+            if d.status != "up":
+                lines.append(f"({d.status})")
+            self.nodes[nid] = _Node(nid, "dpm", lines, status=d.status, mabs=mabs)
+            self.by_name[canon(name)] = nid
 
-    dpm_names = sorted(dpms, key=lambda n: (canon(n), n))
-    for name in dpm_names:
-        d = dpms[name]
-        nid = alloc(name)
-        mabs = d.kind == "mabs"
-        lines = [name + (" (MABS)" if mabs else ""), d.version]
-        if d.status != "up":
-            lines.append(f"({d.status})")
-        nodes[nid] = _Node(nid, "dpm", lines, status=d.status, mabs=mabs)
-        by_name[canon(name)] = nid
+    def add_protected_servers(self, max_servers: int) -> None:
+        """Protected servers in a cluster under their primary (one group node above
+        `max_servers`); DPM servers without any and servers without a primary stay loose."""
+        groups: dict[str, list[str]] = {n: [] for n in self.dpm_names}
+        ungrouped: list[str] = []
+        for name in self.server_names:
+            p = _primary(self.topology.servers[name], self.dpms)
+            (groups[p] if p is not None else ungrouped).append(name)
+        for dpm in self.dpm_names:
+            members = groups[dpm]
+            if not members:
+                continue
+            dpm_id = self.by_name[canon(dpm)]
+            if len(members) > max_servers:
+                ids = [self.add_group(dpm, members)]
+            else:
+                ids = [self.add_server(self.topology.servers[s]) for s in members]
+            self.clusters.append((dpm_id, f"{dpm}: protected servers", [dpm_id, *ids]))
+        self.loose = [self.by_name[canon(n)] for n in self.dpm_names if not groups[n]]
+        self.loose += [self.add_server(self.topology.servers[s]) for s in ungrouped]
 
-    # protected servers, grouped under their primary
-    groups: dict[str, list[str]] = {n: [] for n in dpm_names}
-    ungrouped: list[str] = []
-    server_names = sorted(topology.servers, key=lambda n: (canon(n), n))
-    for name in server_names:
-        p = _primary(topology.servers[name], dpms)
-        (groups[p] if p is not None else ungrouped).append(name)
+    def add_group(self, dpm: str, members: list[str]) -> str:
+        n_ds = sum(len(self.topology.servers[s].datasources) for s in members)
+        gid = self.alloc(f"{dpm}: protected servers")
+        label = f"{_plural(len(members), 'protected server')}, {_plural(n_ds, 'data source')}"
+        names = members[:_MAX_TIPS] + [f"… and {len(members) - _MAX_TIPS} more"] * (
+            len(members) > _MAX_TIPS
+        )
+        self.nodes[gid] = _Node(gid, "group", [label], tip=names)
+        for s in members:
+            self.by_name[canon(s)] = gid
+        return gid
 
-    clusters: list[tuple[str, str, list[str]]] = []
-    for dpm in dpm_names:
-        members = groups[dpm]
-        if not members:
-            continue
-        dpm_id = by_name[canon(dpm)]
-        if len(members) > max_servers:
-            n_ds = sum(len(topology.servers[s].datasources) for s in members)
-            gid = alloc(f"{dpm}: protected servers")
-            label = f"{_plural(len(members), 'protected server')}, {_plural(n_ds, 'data source')}"
-            names = members[:_MAX_TIPS] + [f"… and {len(members) - _MAX_TIPS} more"] * (
-                len(members) > _MAX_TIPS
-            )
-            nodes[gid] = _Node(gid, "group", [label], tip=names)
-            for s in members:
-                by_name[canon(s)] = gid
-            ids = [gid]
+    def add_server(self, server: ProtectedServer) -> str:
+        nid = self.alloc(server.name)
+        lines = [server.name]
+        if len(server.datasources) <= _SHOWN_DATASOURCES:
+            lines += [ds.name for ds in server.datasources]
         else:
-            ids = [_server_node(topology.servers[s], alloc, nodes, by_name) for s in members]
-        clusters.append((dpm_id, f"{dpm}: protected servers", [dpm_id, *ids]))
-    loose = [by_name[canon(n)] for n in dpm_names if not groups[n]]
-    loose += [_server_node(topology.servers[s], alloc, nodes, by_name) for s in ungrouped]
+            lines.append(_plural(len(server.datasources), "data source"))
+        self.nodes[nid] = _Node(nid, "server", lines)
+        self.by_name[canon(server.name)] = nid
+        return nid
 
-    # edges
-    edges: dict[tuple[str, str, str], _Edge] = {}
-    g = protection_graph(topology)
-    cyclic = {n: i for i, comp in enumerate(cyclic_components(g)) for n in comp}
-    for x in dpm_names:
-        for y in dpms[x].protects:
-            in_cycle = x != y and x in cyclic and cyclic.get(y) == cyclic[x]
-            key = (by_name[canon(x)], by_name[canon(y)], "protects")
-            edges[key] = _Edge(*key, label="protects", cyclic=in_cycle)
-    for name in server_names:
-        server = topology.servers[name]
-        primaries = {ds.primary for ds in server.datasources if ds.primary in dpms}
-        if not server.datasources:
-            primaries = {p for p in [_primary(server, dpms)] if p is not None}
-        for p in primaries:
-            key = (by_name[canon(p)], by_name[canon(name)], "primary")
-            edges.setdefault(key, _Edge(*key))
+    def add_edges(self) -> None:
+        """Protection edges (blue inside a cycle) and primary lines."""
+        dpms, by_name = self.dpms, self.by_name
+        g = protection_graph(self.topology)
+        cyclic = {n: i for i, comp in enumerate(cyclic_components(g)) for n in comp}
+        for x in self.dpm_names:
+            for y in dpms[x].protects:
+                in_cycle = x != y and x in cyclic and cyclic.get(y) == cyclic[x]
+                key = (by_name[canon(x)], by_name[canon(y)], "protects")
+                self.edges[key] = _Edge(*key, label="protects", cyclic=in_cycle)
+        for name in self.server_names:
+            server = self.topology.servers[name]
+            primaries = {ds.primary for ds in server.datasources if ds.primary in dpms}
+            if not server.datasources:
+                primaries = {p for p in [_primary(server, dpms)] if p is not None}
+            for p in primaries:
+                key = (by_name[canon(p)], by_name[canon(name)], "primary")
+                self.edges.setdefault(key, _Edge(*key))
 
-    if before is not None:
-        now = {canon(n): n for n in topology.servers}
+    def add_moves(self, before: Topology) -> None:
+        """A "moved from X" edge from each protected server's old primary X, drawn as
+        "(not in file)" when the estate has no X any more."""
+        now = {canon(n): n for n in self.topology.servers}
         moves: dict[str, list[str]] = {}  # old primary -> servers (after spelling)
         for name, old in before.servers.items():
             if canon(name) not in now:
                 continue
             was = _primary(old, before.dpm_servers)
-            new = _primary(topology.servers[now[canon(name)]], dpms)
+            new = _primary(self.topology.servers[now[canon(name)]], self.dpms)
             if was is not None and (new is None or canon(new) != canon(was)):
                 moves.setdefault(was, []).append(now[canon(name)])
-        for was in sorted(moves, key=lambda n: (canon(n), n)):
-            if canon(was) not in by_name:
-                gid = alloc(was)
-                nodes[gid] = _Node(gid, "gone", [was, "(not in file)"], status="gone")
-                by_name[canon(was)] = gid
-                loose.append(gid)
+        for was in _by_name(moves):
+            if canon(was) not in self.by_name:
+                gid = self.alloc(was)
+                self.nodes[gid] = _Node(gid, "gone", [was, "(not in file)"], status="gone")
+                self.by_name[canon(was)] = gid
+                self.loose.append(gid)
             for s in moves[was]:
-                key = (by_name[canon(was)], by_name[canon(s)], "moved")
-                edges.setdefault(key, _Edge(*key, label=f"moved from {was}"))
+                key = (self.by_name[canon(was)], self.by_name[canon(s)], "moved")
+                self.edges.setdefault(key, _Edge(*key, label=f"moved from {was}"))
 
-    # violations: the finding's subject, and the edges between it and what else it names
-    datasources = topology.datasource_by_id
-
-    def node_of(text: str) -> str | None:
+    def node_of(self, text: str) -> str | None:
         key = canon(text)
-        if key in by_name:
-            return by_name[key]
+        if key in self.by_name:
+            return self.by_name[key]
+        datasources = self.topology.datasource_by_id
         if key in datasources:
-            return by_name.get(canon(datasources[key].server))
+            return self.by_name.get(canon(datasources[key].server))
         return None
 
-    for f in report.findings if report is not None else ():
-        if f.waived or f.severity < Severity.WARNING:
-            continue
-        named = {n for n in map(node_of, entity_names(f.entities)) if n is not None}
-        subject = {n for n in map(node_of, _subject_names(f)) if n is not None}
+    def mark(self, f: Finding) -> None:
+        """A violation: the finding's subject, and the edges between it and what else it
+        names."""
+        named = {n for n in map(self.node_of, entity_names(f.entities)) if n is not None}
+        subject = {n for n in map(self.node_of, _subject_names(f)) if n is not None}
         mark = (f.severity, f.rule, _message(f))
         for nid in sorted(subject):
-            nodes[nid].marks.append(mark)
-        for e in edges.values():
+            self.nodes[nid].marks.append(mark)
+        for e in self.edges.values():
             if (e.src in subject and e.dst in named) or (e.dst in subject and e.src in named):
                 e.marks.append(mark)
-
-    title = topology.name or topology.file
-    if before is not None:
-        title += f" — changed from: {before.name or before.file}"
-    order = {nid: i for i, nid in enumerate(nodes)}
-    kinds = {"protects": 0, "primary": 1, "moved": 2}
-    edge_list = sorted(edges.values(), key=lambda e: (order[e.src], order[e.dst], kinds[e.kind]))
-    return _Picture(title, nodes, clusters, loose, edge_list)
 
 
 def _subject_names(f: Finding) -> list[str]:
@@ -279,18 +317,6 @@ def _located_in(path: str) -> str | None:
     if m is None:
         return None
     return m[1] if m[1] is not None else re.sub(r"\\(.)", r"\1", m[2])
-
-
-def _server_node(server: ProtectedServer, alloc, nodes, by_name) -> str:
-    nid = alloc(server.name)
-    lines = [server.name]
-    if len(server.datasources) <= _SHOWN_DATASOURCES:
-        lines += [ds.name for ds in server.datasources]
-    else:
-        lines.append(_plural(len(server.datasources), "data source"))
-    nodes[nid] = _Node(nid, "server", lines)
-    by_name[canon(server.name)] = nid
-    return nid
 
 
 def _message(f: Finding) -> str:
@@ -421,15 +447,21 @@ def _dot_edge(edge: _Edge) -> str:
     return f"  {_q(edge.src)} -> {_q(edge.dst)}{tail};"
 
 
-def render_dot(
+def picture(
     topology: Topology,
     report: Report | None = None,
     before: Topology | None = None,
     *,
     max_servers: int = MAX_SERVERS,
-) -> str:
-    """The estate as a Graphviz digraph (see the module's docstring for what is drawn)."""
-    pic = _build(topology, report, before, max_servers)
+) -> _Picture:
+    """What is drawn, whatever the format (the arguments of `render_dot` and `render_mermaid`)."""
+    return _build(topology, report, before, max_servers)
+
+
+def render_dot(topology: Topology, *args, **options) -> str:
+    """The estate as a Graphviz digraph (see the module's docstring for what is drawn);
+    arguments as `picture`'s."""
+    pic = picture(topology, *args, **options)
     out = [
         "digraph dpmsmt {",
         f"  graph [rankdir=LR, fontname=Helvetica, labelloc=t, label={_q(pic.title)}];",
@@ -462,15 +494,27 @@ def _m_label(lines: list[str]) -> str:
     return '"' + "<br/>".join(_m_text(line) for line in lines) + '"'
 
 
-def render_mermaid(
-    topology: Topology,
-    report: Report | None = None,
-    before: Topology | None = None,
-    *,
-    max_servers: int = MAX_SERVERS,
-) -> str:
-    """The estate as a Mermaid flowchart (what GitHub renders in Markdown)."""
-    pic = _build(topology, report, before, max_servers)
+def render_mermaid(topology: Topology, *args, **options) -> str:
+    """The estate as a Mermaid flowchart (what GitHub renders in Markdown); arguments as
+    `picture`'s."""
+    pic = picture(topology, *args, **options)
+    ids = _mermaid_ids(pic)
+    out = ["flowchart LR", f"  %% {_m_text(pic.title)}"]
+    for n, (_, label, members) in enumerate(pic.clusters):
+        out.append(f"  subgraph cluster_{n}[{_m_label([label])}]")
+        out += [f"    {_m_node(pic.nodes[m], ids)}" for m in members]
+        out.append("  end")
+    out += [f"  {_m_node(pic.nodes[n], ids)}" for n in pic.loose]
+    out += _m_edges(pic.edges, ids)
+    for node in pic.nodes.values():
+        style = _m_style(node)
+        if style:
+            out.append(f"  style {ids[node.id]} {','.join(style)}")
+    return "\n".join(out) + "\n"
+
+
+def _mermaid_ids(pic: _Picture) -> dict[str, str]:
+    """Node id -> a Mermaid id: letters, digits and `_` only, unique without regard to case."""
     ids: dict[str, str] = {}
     used: set[str] = set()
     prefix = {"dpm": "dpm_", "server": "srv_", "group": "grp_", "gone": "old_"}
@@ -482,29 +526,29 @@ def render_mermaid(
             mid = f"{base}_{n}"
         used.add(mid.casefold())
         ids[node.id] = mid
+    return ids
 
-    def node_line(node: _Node) -> str:
-        lines = list(node.lines)
-        rules = _rules(node.marks)
-        if rules:
-            lines.append("[" + ", ".join(rules) + "]")
-        label = _m_label(lines)
-        if node.kind == "dpm" and node.mabs:
-            return f"{ids[node.id]}[[{label}]]"
-        if node.kind == "server":
-            return f"{ids[node.id]}({label})"
-        if node.kind == "group":
-            return f"{ids[node.id]}[/{label}/]"
-        return f"{ids[node.id]}[{label}]"
 
-    out = ["flowchart LR", f"  %% {_m_text(pic.title)}"]
-    for n, (_, label, members) in enumerate(pic.clusters):
-        out.append(f"  subgraph cluster_{n}[{_m_label([label])}]")
-        out += [f"    {node_line(pic.nodes[m])}" for m in members]
-        out.append("  end")
-    out += [f"  {node_line(pic.nodes[n])}" for n in pic.loose]
+def _m_node(node: _Node, ids: dict[str, str]) -> str:
+    lines = list(node.lines)
+    rules = _rules(node.marks)
+    if rules:
+        lines.append("[" + ", ".join(rules) + "]")
+    label = _m_label(lines)
+    if node.kind == "dpm" and node.mabs:
+        return f"{ids[node.id]}[[{label}]]"
+    if node.kind == "server":
+        return f"{ids[node.id]}({label})"
+    if node.kind == "group":
+        return f"{ids[node.id]}[/{label}/]"
+    return f"{ids[node.id]}[{label}]"
+
+
+def _m_edges(edges: list[_Edge], ids: dict[str, str]) -> list[str]:
+    """The links, then their styles (`linkStyle` counts links in the order they are drawn)."""
+    out: list[str] = []
     link_styles: list[str] = []
-    for i, e in enumerate(pic.edges):
+    for i, e in enumerate(edges):
         rules = _rules(e.marks)
         label = [e.label] if e.label else []
         if rules:
@@ -518,17 +562,27 @@ def render_mermaid(
             link_styles.append(f"  linkStyle {i} stroke:{_HEX[color]},stroke-width:{width}")
         elif e.kind == "primary":
             link_styles.append(f"  linkStyle {i} stroke:#999999")
-    out += link_styles
-    for node in pic.nodes.values():
-        style = []
-        if node.status == "failed":
-            style += ["fill:#e8e8e8", "stroke:#808080", "stroke-dasharray:5 3", "color:#606060"]
-        elif node.status in ("removed", "gone"):
-            style += ["fill:#ffffff", "stroke:#808080", "stroke-dasharray:2 2", "color:#808080"]
-        color = _mark_color(node.marks)
-        if color:
-            style = [s for s in style if not s.startswith(("stroke:", "color:"))]
-            style += [f"stroke:{_HEX[color]}", "stroke-width:2px", f"color:{_HEX[color]}"]
-        if style:
-            out.append(f"  style {ids[node.id]} {','.join(style)}")
-    return "\n".join(out) + "\n"
+    return out + link_styles
+
+
+def _m_style(node: _Node) -> list[str]:
+    style = []
+    if node.status == "failed":
+        style += ["fill:#e8e8e8", "stroke:#808080", "stroke-dasharray:5 3", "color:#606060"]
+    elif node.status in ("removed", "gone"):
+        style += ["fill:#ffffff", "stroke:#808080", "stroke-dasharray:2 2", "color:#808080"]
+    color = _mark_color(node.marks)
+    if color:
+        style = [s for s in style if not s.startswith(("stroke:", "color:"))]
+        style += [f"stroke:{_HEX[color]}", "stroke-width:2px", f"color:{_HEX[color]}"]
+    return style
+
+
+def graph_dot(report: Report | None, *, topology: Topology, before, max_servers: int) -> str:
+    """`render_dot` as the renderer table calls it: the report first."""
+    return render_dot(topology, report, before, max_servers=max_servers)
+
+
+def graph_mermaid(report: Report | None, *, topology: Topology, before, max_servers: int) -> str:
+    """`render_mermaid` as the renderer table calls it: the report first."""
+    return render_mermaid(topology, report, before, max_servers=max_servers)

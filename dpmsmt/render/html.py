@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 import dpmsmt
-from dpmsmt.render.plans import _describe
+from dpmsmt.render.plans import describe_action
 from dpmsmt.report import EXPIRING_DAYS, ReportModel
 
 __all__ = ["PALETTE", "contrast", "inline_svg", "render_html"]
@@ -134,7 +134,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["plural"] = lambda n, word: f"{n} {word}{'s' * (n != 1)}"
-    env.filters["describe"] = _describe  # an action in the words of suggest-move's text
+    env.filters["describe"] = describe_action  # an action in the words of suggest-move's text
     return env
 
 

@@ -13,6 +13,13 @@ def dumps(obj) -> str:
     return _json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
+def yaml_dumps(obj) -> str:
+    """The YAML twin of `dumps` (`--format yaml` of suggest-move and design)."""
+    import yaml
+
+    return yaml.safe_dump(obj, sort_keys=True, allow_unicode=True, width=100)
+
+
 def report_json(report: Report) -> dict:
     return {
         "schema": SCHEMA,

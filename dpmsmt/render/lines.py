@@ -9,6 +9,16 @@ from collections.abc import Callable
 _CONTROL = str.maketrans(dict.fromkeys((7, 8, 11, 12, 13)))
 
 
+SHOWN = 8  # ids listed in one line of text before "… and N more"
+
+
+def first_ids(values) -> str:
+    """The first `SHOWN` ids of a list, then how many more."""
+    values = list(values)
+    head = ", ".join(values[:SHOWN])
+    return head + (f" … and {len(values) - SHOWN} more" if len(values) > SHOWN else "")
+
+
 def plain(parts) -> str:
     """The text of one line's parts as rich prints it without colour."""
     text = "".join(p if isinstance(p, str) else p[0] for p in parts)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import yaml
+from dpmsmt.render.json import SCHEMA
+from dpmsmt.render.lines import first_ids, text_lines
+from dpmsmt.runbook import describe
 
-from dpmsmt.render.json import SCHEMA, dumps
-from dpmsmt.render.lines import text_lines
-from dpmsmt.render.resilience import _ids  # the first ids of a list, then how many more
-
-__all__ = ["render_json", "render_text", "render_yaml", "suggestion_json", "unused_line"]
+__all__ = [
+    "describe_action",
+    "plan_heading",
+    "preamble",
+    "render_text",
+    "suggestion_json",
+    "unused_line",
+]
 
 
 def with_unused(plan_json: dict, rank: int, unused: dict | None) -> dict:
@@ -16,6 +21,23 @@ def with_unused(plan_json: dict, rank: int, unused: dict | None) -> dict:
     if unused is not None:
         plan_json["unused_waivers"] = list(unused.get(rank, []))
     return plan_json
+
+
+def preamble(line, heading: list, aside, nothing) -> None:
+    """The first lines of suggest-move's and design's text: what was asked, then, where given,
+    what does not block (dim) and that nothing was found (red)."""
+    line(*heading)
+    if aside:
+        line((aside, "dim"))
+    if nothing:
+        line((nothing, "bold red"))
+
+
+def plan_heading(line, title: str, complete: bool, cost: str) -> None:
+    """A blank line, then `Plan 1 (complete): cost` (suggest-move and design)."""
+    status = ("complete", "green") if complete else ("partial", "red")
+    line()
+    line((title, "bold"), " (", status, f"): {cost}")
 
 
 def unused_line(line, entries: list[dict]) -> None:
@@ -42,45 +64,31 @@ def suggestion_json(s, command: str = "suggest-move", unused: dict | None = None
     }
 
 
-def render_json(s, unused: dict | None = None) -> str:
-    return dumps(suggestion_json(s, unused=unused))
-
-
-def render_yaml(s, unused: dict | None = None) -> str:
-    return yaml.safe_dump(
-        suggestion_json(s, unused=unused), sort_keys=True, allow_unicode=True, width=100
-    )
-
-
 def render_text(s, *, color: bool = False, unused: dict | None = None) -> str:
     buf, line = text_lines(color)
 
     failed = ", ".join(s.failed) or "none"
     removed = ", ".join(s.removed) or "none"
-    line((s.file, "bold"), f": failed {failed}; removed {removed}")
-    if s.preexisting:
-        line(
-            (
-                f"{len(s.preexisting)} error(s) the estate had before the failure do not block a plan",
-                "dim",
-            )
-        )
-    if not s.plans:
-        line(("no plan found", "bold red"))
+    n = len(s.preexisting)
+    preamble(
+        line,
+        [(s.file, "bold"), f": failed {failed}; removed {removed}"],
+        n and f"{n} error(s) the estate had before the failure do not block a plan",
+        not s.plans and "no plan found",
+    )
     for p in s.plans:
-        status = ("complete", "green") if p.complete else ("partial", "red")
-        cost = ", ".join(f"{k} {v}" for k, v in p.cost.items())
-        line()
-        line((f"Plan {p.rank}", "bold"), " (", status, f"): {cost}")
+        plan_heading(
+            line, f"Plan {p.rank}", p.complete, ", ".join(f"{k} {v}" for k, v in p.cost.items())
+        )
         for phase, actions in (("now ", p.immediate), ("then", p.final)):
             for a in actions:
-                line("  ", (phase, "cyan"), " ", _describe(a))
+                line("  ", (phase, "cyan"), " ", describe_action(a))
                 for step in a.steps:
                     line(f"        - {step}")
         for key, values in p.loses.items():
             if values:
                 label = f"loses {key.replace('_', ' ')}"
-                line("  ", (label, "yellow"), f" ({len(values)}): ", _ids(values))
+                line("  ", (label, "yellow"), f" ({len(values)}): ", first_ids(values))
         for ds, rules in p.blocked_by.items():
             why = ", ".join(rules) or "no allowed action applies"
             line("  ", ("unprotected", "red"), f" {ds}: blocked by {why}")
@@ -99,15 +107,10 @@ def render_text(s, *, color: bool = False, unused: dict | None = None) -> str:
     return buf.getvalue()
 
 
-def _describe(a) -> str:
-    if a.action == "rebuild":
-        return f"rebuild {a.dpm} with the same name and version, restoring its database"
-    if a.action == "reassign-secondary":
+def describe_action(a) -> str:
+    """An action in the words of the text report (the HTML report says it the same way): the
+    runbook's words, except that a reassignment names what it replaces even when nothing is
+    known (`instead of None`, as this report has always said it)."""
+    if a.action == "reassign-secondary" and not a.from_:
         return f"make {a.to} the secondary of {a.dpm} (instead of {a.from_})"
-    verbs = {
-        "switch": "switch protection of {s} from {f} to its secondary {t}",
-        "switch-back": "switch {s} back from {f} to {t}",
-        "move": "move {s} from {f} to {t}",
-        "new-dpm": "move {s} from {f} to a new DPM server {t}",
-    }
-    return verbs[a.action].format(s=a.server, f=a.from_, t=a.to)
+    return describe(a)

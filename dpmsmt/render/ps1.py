@@ -18,12 +18,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
 
 from dpmsmt.model import Topology
 from dpmsmt.runbook import Runbook, Step, build_runbook
 
-__all__ = ["BOM", "PS_QUOTES", "literal", "render_ps1", "render_runbook"]
+__all__ = [
+    "BOM",
+    "PS_QUOTES",
+    "design_ps1",
+    "literal",
+    "render_ps1",
+    "render_runbook",
+    "suggestion_ps1",
+]
 
 BOM = "\ufeff"
 # The characters PowerShell's tokenizer treats as a single quote (apostrophe, U+2018 to U+201B).
@@ -36,33 +43,40 @@ def literal(value: str) -> str:
     return "'" + "".join(c + c if c in PS_QUOTES else c for c in str(value)) + "'"
 
 
-def render_ps1(
-    plan,
-    topology: Topology,
-    *,
-    command: str | None = None,
-    plans: int = 1,
-    failed: Sequence[str] = (),
-    removed: Sequence[str] = (),
-    optimal: bool = True,
-    bom: bool = True,
-) -> str:
+def render_ps1(plan, topology: Topology, *, bom: bool = True, **runbook) -> str:
     """The runbook script of a suggest-move `Plan` or a design `Design` (pure: no I/O).
 
-    `topology` is the estate as read from the file; `command` (suggest-move or design) follows
-    the plan's type unless given; `failed`/`removed` are the servers
-    suggest-move was told about (a `Suggestion` has them). With `bom`, the text starts with a
-    byte order mark so that Windows PowerShell 5.1 reads it as UTF-8 (keep it when saving)."""
-    book = build_runbook(
-        plan,
+    `topology` is the estate as read from the file; `runbook` are `build_runbook`'s options:
+    `command` (suggest-move or design) follows the plan's type unless given; `failed`/`removed`
+    are the servers suggest-move was told about (a `Suggestion` has them); `plans`, `optimal`.
+    With `bom`, the text starts with a byte order mark so that Windows PowerShell 5.1 reads it as
+    UTF-8 (keep it when saving)."""
+    return (BOM if bom else "") + render_runbook(build_runbook(plan, topology, **runbook))
+
+
+def suggestion_ps1(suggestion, *, topology: Topology, plan: int = 1, bom: bool = True) -> str:
+    """The runbook of a suggest-move answer's plan `plan` (1-based)."""
+    return render_ps1(
+        suggestion.plans[plan - 1],
         topology,
-        command=command,
-        plans=plans,
-        failed=failed,
-        removed=removed,
-        optimal=optimal,
+        plans=len(suggestion.plans),
+        failed=suggestion.failed,
+        removed=suggestion.removed,
+        optimal=suggestion.optimal,
+        bom=bom,
     )
-    return (BOM if bom else "") + render_runbook(book)
+
+
+def design_ps1(result, *, topology: Topology, plan: int = 1, bom: bool = True) -> str:
+    """The runbook of a design answer's design `plan` (1-based)."""
+    return render_ps1(
+        result.designs[plan - 1],
+        topology,
+        command="design",
+        plans=len(result.designs),
+        optimal=result.optimal,
+        bom=bom,
+    )
 
 
 def render_runbook(book: Runbook) -> str:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from dpmsmt.render.json import SCHEMA, dumps
-from dpmsmt.render.lines import text_lines
+from dpmsmt.render.lines import first_ids, text_lines
 
 __all__ = ["render_json", "render_text", "resilience_json"]
-
-SHOWN = 8  # data source ids listed per line in text before "… and N more"
 
 
 def resilience_json(r) -> dict:
@@ -35,12 +33,6 @@ def render_json(r) -> str:
     return dumps(resilience_json(r))
 
 
-def _ids(values) -> str:
-    values = list(values)
-    head = ", ".join(values[:SHOWN])
-    return head + (f" … and {len(values) - SHOWN} more" if len(values) > SHOWN else "")
-
-
 def _cost(cost: dict | None) -> str:
     if cost is None:
         return "no plan"
@@ -59,54 +51,54 @@ def _actions(s) -> str:
 
 def render_text(r, *, color: bool = False) -> str:
     buf, line = text_lines(color)
-
-    incomplete = sum(1 for s in r.sets if not s.complete)
     line(
         (r.file, "bold"),
         f": every set of at most {r.failures} DPM server(s) failing: {len(r.sets)} sets "
         f"({r.solved} solved, {r.derived} derived)",
     )
     if r.already_down:
-        line(
-            (
-                f"already down in the file (every plan recovers them too): {', '.join(r.already_down)}",
-                "dim",
-            )
-        )
+        down = ", ".join(r.already_down)
+        line((f"already down in the file (every plan recovers them too): {down}", "dim"))
     if not r.sets:
         line(("no up DPM server to fail", "yellow"))
     width = max((len(", ".join(s.failed)) for s in r.sets), default=0)
     for s in r.sets:
-        names = ", ".join(s.failed).ljust(width)
-        if s.cost is None:
-            status = ("unknown ", "yellow")
-        elif s.complete:
-            status = ("complete", "green")
-        else:
-            status = ("partial ", "red")
-        flags = []
-        if s.derived:
-            flags.append("derived")
-        if not s.optimal:
-            flags.append("not proved optimal")
-        line(
-            "  ",
-            (names, "bold"),
-            "  ",
-            status,
-            f"  {_cost(s.cost)}; {_actions(s)}",
-            ((f"  ({', '.join(flags)})"), "dim") if flags else "",
-        )
-        for label, values, style in (
-            ("loses history", s.loses_history, "yellow"),
-            ("loses secondary", s.loses_secondary, "yellow"),
-            ("unprotected", s.unprotected, "red"),
-        ):
-            if values:
-                line("      ", (label, style), f" ({len(values)}): {_ids(values)}")
-        if s.gave_up:
-            line("      ", ("the solver gave up", "yellow"), f": {s.gave_up}")
+        _set_lines(line, s, width)
     line()
+    _summary_lines(line, r)
+    return buf.getvalue()
+
+
+def _set_lines(line, s, width: int) -> None:
+    """One failure set: its names, whether its plan is complete, the cost, what it loses."""
+    if s.cost is None:
+        status = ("unknown ", "yellow")
+    elif s.complete:
+        status = ("complete", "green")
+    else:
+        status = ("partial ", "red")
+    flags = ["derived"] * bool(s.derived) + ["not proved optimal"] * (not s.optimal)
+    line(
+        "  ",
+        (", ".join(s.failed).ljust(width), "bold"),
+        "  ",
+        status,
+        f"  {_cost(s.cost)}; {_actions(s)}",
+        ((f"  ({', '.join(flags)})"), "dim") if flags else "",
+    )
+    for label, values, style in (
+        ("loses history", s.loses_history, "yellow"),
+        ("loses secondary", s.loses_secondary, "yellow"),
+        ("unprotected", s.unprotected, "red"),
+    ):
+        if values:
+            line("      ", (label, style), f" ({len(values)}): {first_ids(values)}")
+    if s.gave_up:
+        line("      ", ("the solver gave up", "yellow"), f": {s.gave_up}")
+
+
+def _summary_lines(line, r) -> None:
+    """The weakest points, single points of failure, never-safe data sources, the verdict."""
     line(("Weakest points", "bold"), " (the costliest single failures)")
     for i, (dpm, cost) in enumerate(r.weakest, 1):
         line(f"  {i}. ", (dpm, "bold"), f"  {_cost(cost)}")
@@ -119,8 +111,9 @@ def render_text(r, *, color: bool = False) -> str:
     line(
         ("Never safe", "bold"),
         f" ({len(r.never_safe)}): ",
-        (_ids(r.never_safe), "red") if r.never_safe else ("none", "green"),
+        (first_ids(r.never_safe), "red") if r.never_safe else ("none", "green"),
     )
+    incomplete = sum(1 for s in r.sets if not s.complete)
     if not r.optimal:
         line(
             ("the solver gave up on some failure sets: the answer is not known for them", "yellow")
@@ -129,4 +122,3 @@ def render_text(r, *, color: bool = False) -> str:
         line((f"{incomplete} failure set(s) have no complete plan", "bold red"))
     else:
         line(("every failure set has a complete plan", "green"))
-    return buf.getvalue()
