@@ -115,4 +115,3 @@ def _touch_and_load(topology: Topology):
                 if ds.secondary != ds.primary:
                     base[ds.secondary] += 1
     return {n: frozenset(s) for n, s in touch.items()}, relevant, base
-
