@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from dpmsmt.actions import Action
 from dpmsmt.model import canon
+from dpmsmt.plan import MoveClass, SecondaryChoice, failover_server_name
 from dpmsmt.resilience.cache import Answers
 from dpmsmt.resilience.decompose import Estate
 from dpmsmt.resilience.result import FailureSet
@@ -135,8 +136,9 @@ def _reassign_out_of(
         if not _is_reassign(a) or a.to not in others:
             immediate.append(a)
             continue
-        targets, nsec = r.alternatives.get(("reassign-secondary", a.dpm), ((), 0))
-        free = [t for t in targets if t not in others]  # `others` is whole components
+        choice = r.alternatives.get(("reassign-secondary", a.dpm), SecondaryChoice((), 0))
+        nsec = choice.holds
+        free = [t for t in choice.targets if t not in others]  # `others` is whole components
         if not free:
             return None
         _shift(loads, delta, {a.to: nsec}, -1)
@@ -169,17 +171,19 @@ def _move_out_of(
         if a.action != "move" or a.to not in others:
             immediate.append(a)
             continue
-        alternative = r.alternatives.get(a.server)
-        free = [m for m in alternative[0] if m not in others] if alternative else []
+        moves: MoveClass | None = r.alternatives.get(a.server)
+        free = [m for m in moves.members if m not in others] if moves else []
         if not free:
             return None
-        _, k_target, k_protector, secondary = alternative
+        k_target, k_protector = moves.target_holds, moves.protector_holds
         _shift(loads, delta, held(a.to, k_target, k_protector), -1)
         m = _least_loaded(free, lambda m, t=k_target, p=k_protector: held(m, t, p), loads)
         _shift(loads, delta, held(m, k_target, k_protector), +1)
         up = protector(m) if protector(m) not in r.failed else None
         immediate.append(
-            move_action(a.server, a.from_, m, a.datasources, a.protection_groups, secondary, up)
+            move_action(
+                a.server, a.from_, m, a.datasources, a.protection_groups, moves.secondary, up
+            )
         )
     return replace(r, immediate=tuple(immediate), delta={d: k for d, k in delta.items() if k})
 
@@ -190,13 +194,7 @@ def _move_out_of(
 
 def _new_name(estate: Estate, failed: Sequence[str], p: str) -> str:
     """The name a joint solve gives p's new DPM server (synth: one per failed server)."""
-    down = sorted({*failed, *estate.already_down}, key=canon)
-    index = down.index(p) + 1
-    taken = {canon(n) for n in estate.topology.dpm_servers}
-    k = index
-    while canon(f"NEW-DPM-{k}") in taken:
-        k += len(down)
-    return f"NEW-DPM-{k}"
+    return failover_server_name(estate.topology.dpm_servers, {*failed, *estate.already_down}, p)
 
 
 def _rename(r: FailureSet, estate: Estate, failed: Sequence[str]):
