@@ -87,3 +87,12 @@ def test_the_process_pool_gives_the_same_answers():
     topology = dpmsmt.load(str(SEED))
     two = resilience(topology, failures=2, jobs=2, decompose=False)
     assert two.sets == resilience(topology, failures=2, jobs=1, decompose=False).sets
+
+
+def broken_planner(topology, **_kw):
+    raise ValueError("a planner that fails")
+
+
+def test_an_error_in_a_worker_reaches_the_caller():
+    with pytest.raises(ValueError, match="a planner that fails"):
+        resilience(dpmsmt.load(str(SEED)), failures=1, jobs=2, planner=broken_planner)

@@ -12,6 +12,7 @@ shutdown(wait, cancel_futures)`: `SetPool` is the default, a test may answer in-
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import pickle
 import threading
@@ -147,7 +148,8 @@ class SetPool:
                 future.exception()  # waits
         with self._lock:
             for conn in self._idle:
-                conn.send(None)
+                with contextlib.suppress(OSError):  # it ended already: the collector sees it
+                    conn.send(None)
         for process in self._processes:
             process.join()
         self._collector.join()
