@@ -16,9 +16,10 @@ from dpmsmt.actions import Action, apply_actions
 from dpmsmt.cli import main
 from dpmsmt.encode import View
 from dpmsmt.findings import Severity, SolverGaveUp
+from dpmsmt.model import Failure
 from dpmsmt.resilience import Estate, FailureSet, resilience, solve_set
 from dpmsmt.resilience.derive import union
-from dpmsmt.synth import CRITERIA, IGNORED, _failure, synthesize
+from dpmsmt.synth import CRITERIA, IGNORED, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "models" / "seed" / "before.yaml"
@@ -100,25 +101,34 @@ def run(argv, capsys):
     return exc.value.code, out.out, out.err
 
 
+def failure_state(topology, failed):
+    """The estate with the set's servers failed as the file would say (the default failure)."""
+    dpms = {
+        n: replace(d, status="failed", failure=d.failure or Failure()) if n in failed else d
+        for n, d in topology.dpm_servers.items()
+    }
+    return replace(topology, dpm_servers=dpms)
+
+
 def new_errors(topology, s) -> list[str]:
     """Errors a set's plan adds after either phase (as suggest-move proves its own plans)."""
-    failure = _failure(topology, s.failed, ())
-    pre = {f.fingerprint for f in dpmsmt.check(failure.before).errors if f.rule not in IGNORED}
-    imm = apply_actions(failure.state, s.immediate)
+    pre = {f.fingerprint for f in dpmsmt.check(topology).errors if f.rule not in IGNORED}
+    state = failure_state(topology, s.failed)
+    imm = apply_actions(state, s.immediate)
     fin = apply_actions(imm, s.final)
     out = []
-    for state in (imm, fin) if s.final else (fin,):
+    for after in (imm, fin) if s.final else (fin,):
         out += [
             f.rule
-            for f in dpmsmt.check(state, before=failure.state).findings
+            for f in dpmsmt.check(after, before=state).findings
             if f.severity is Severity.ERROR and f.rule not in IGNORED and f.fingerprint not in pre
         ]
     return out
 
 
 def final_max_load(topology, s) -> int:
-    failure = _failure(topology, s.failed, ())
-    fin = apply_actions(apply_actions(failure.state, s.immediate), s.final)
+    state = failure_state(topology, s.failed)
+    fin = apply_actions(apply_actions(state, s.immediate), s.final)
     return max(View(fin, fin.profile).datasource_load.values())
 
 
