@@ -16,7 +16,7 @@ produce are grounded through the same `reads`/`holds` of every error rule (stati
 that `check` uses, and `count > 0 → formula` is asserted. Rule instances the estate already
 violated before the failure do not constrain (they are `preexisting`) where the error after
 the option is the same one, by fingerprint, as `check` matches it. Costs are the criteria of
-rules.md, minimized lexicographically (`_lexmin`, binary search per criterion on one
+rules.md, minimized lexicographically (`optimize.search.lexmin`, binary search per criterion on one
 incremental solver); equal-cost plans are ordered by their
 sorted action lists and later plans come from blocking earlier ones. Every plan is then applied
 and proved legal by `check` on its states before it is shown.
@@ -24,8 +24,6 @@ and proved legal by `check` on its states before it is shown.
 
 from __future__ import annotations
 
-import copy
-import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -34,13 +32,24 @@ import networkx as nx
 import z3
 
 from dpmsmt.actions import Action, apply_actions
-from dpmsmt.builds import product
 from dpmsmt.check import check
 from dpmsmt.encode import ChangeView, DsChange, DsFacts, Grounder, View, model_values
 from dpmsmt.findings import Severity, SolverGaveUp, UsageError, fingerprint
 from dpmsmt.model import DataSource, DpmServer, ProtectedServer, Topology, canon, evolve
+from dpmsmt.optimize.explain import irreducible
+from dpmsmt.optimize.placement import CANDIDATES, greedy, least_peak
+from dpmsmt.optimize.search import attempts, block, lexmin
+from dpmsmt.optimize.smt import SmtText, conj, disj, total
 from dpmsmt.plan import MoveClass, Plan, SecondaryChoice, Suggestion, failover_server_name
 from dpmsmt.rules import Scope, all_rules, get
+from dpmsmt.steps import (
+    move_action,
+    reassign_action,
+    rebuild_action,
+    run_order,
+    switch_action,
+    switch_back_action,
+)
 
 __all__ = ["CRITERIA", "Plan", "Suggestion", "apply", "suggest_moves", "synthesize"]
 
@@ -58,8 +67,7 @@ EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
 HISTORY = "HISTORY-LEFT-BEHIND"  # what the cost `history_broken` counts
 REPOINTING = frozenset(("switch", "switch-back", "move", "new-dpm"))  # the agent changes
-MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
-PLACE_RLIMIT = 500_000  # solver work for the least largest load of a placement
+MOVE_CANDIDATES = CANDIDATES  # legal move targets kept per group and outcome (the least loaded)
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
 
 
@@ -196,18 +204,12 @@ class _Legality:
 
     def _change(self, server: ProtectedServer, after: ProtectedServer, view: View) -> ChangeView:
         """A change view of one server's data sources; the name index and `knows` are shared by
-        every option that uses `view` (a shallow copy shares their caches)."""
+        every option that uses `view`."""
         base = self._changes.get(id(view))
         if base is None:
             base = self._changes[id(view)] = ChangeView(self.before_view, view)
-            base.__dict__["_knows"] = {}
-            _ = base.index
         befores = {ds.name: ds for ds in server.datasources}
-        change = copy.copy(base)
-        change.__dict__["datasources"] = [
-            DsChange(befores[ds.name], ds) for ds in after.datasources
-        ]
-        return change
+        return ServerChange(base, [DsChange(befores[ds.name], ds) for ds in after.datasources])
 
     def rule_terms(
         self, server: ProtectedServer, after: ProtectedServer, view: View
@@ -286,6 +288,27 @@ class _Legality:
             self._truth = self.grounder.solve(None)
             self._truth_size = self.grounder.size
         return self._truth
+
+
+class ServerChange(ChangeView):
+    """The change of some data sources of one server, over a change view of the whole estate
+    whose name index and `knows` answers it shares (an option's change view costs nothing)."""
+
+    def __init__(self, base: ChangeView, datasources: list[DsChange]):
+        super().__init__(base.before, base.after)
+        self.base = base
+        self.changes = datasources
+
+    @property
+    def datasources(self) -> list[DsChange]:  # type: ignore[override]
+        return self.changes
+
+    @property
+    def index(self) -> dict[str, int]:  # type: ignore[override]
+        return self.base.index
+
+    def knows(self, s: str) -> frozenset[str]:
+        return self.base.knows(s)
 
 
 def _safe(rule, view, ds) -> bool:
@@ -440,43 +463,6 @@ def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set
     return answer
 
 
-def _lexmin(definitions: str, cons: list, costs: list, timeout: float | None):
-    """The lexicographically least model of `cons` for `costs` (each a sum of non-negative
-    terms): for each cost in turn, a binary search between 0 and its value in the last model,
-    on one incremental QF_LIA solver, then the cost fixed at its least value. Returns (sat,
-    model, None); (unsat, None, None); or (unknown, the best model so far or None, reason) when
-    the time limit comes first. z3.Optimize gives the same optimum, ten times slower on these
-    problems (its lexicographic combination of eight objectives)."""
-    deadline = time.monotonic() + (timeout if timeout is not None else 600)
-    solver = z3.SolverFor("QF_LIA")
-    solver.set("random_seed", 0)
-    solver.from_string(definitions)
-    solver.add(cons)
-
-    def check(*extra) -> z3.CheckSatResult:
-        solver.set("timeout", max(1, int((deadline - time.monotonic()) * 1000)))
-        return solver.check(*extra)
-
-    result = check()
-    if result != z3.sat:
-        return result, None, solver.reason_unknown() if result == z3.unknown else None
-    model = solver.model()
-    for cost in costs:
-        low, high = 0, model.eval(cost, model_completion=True).as_long()
-        while low < high:
-            middle = (low + high) // 2
-            result = check(cost <= middle)
-            if result == z3.sat:
-                model = solver.model()
-                high = model.eval(cost, model_completion=True).as_long()
-            elif result == z3.unsat:
-                low = middle + 1
-            else:
-                return z3.unknown, model, solver.reason_unknown()
-        solver.add(cost == high)
-    return z3.sat, model, None
-
-
 def _lost_terms(p: str, server, final, count: str, up_final) -> list[str]:
     """Cost terms of `secondary_lost` for `count` servers like `server` that take an option
     (their state `final`): per secondary after it, the data sources on p that had one and hold
@@ -496,68 +482,6 @@ def _lost_terms(p: str, server, final, count: str, up_final) -> list[str]:
 def _by_name(item: tuple) -> tuple:
     """Sort key of (name or None, value) pairs: by the name's canonical form, None first."""
     return (item[0] is not None, canon(item[0] or ""))
-
-
-def _peak_with(loads: dict[str, int], held) -> int:
-    """The largest load among the DPM servers that `held` adds to."""
-    return max((loads.get(d, 0) + k for d, k in held.items()), default=0)
-
-
-def _largest_first(items, loads) -> tuple[int, dict]:
-    """Each choice, the largest first, on its candidate with the least peak (then by name):
-    the classic heuristic for the least largest load."""
-    loads = dict(loads)
-    placed = {}
-
-    def weight(item):
-        return -max((sum(k for _, k in h.items()) for _, h in item[1]), default=0), item[0]
-
-    for key, candidates in sorted(items, key=weight):
-        target, held = min(candidates, key=lambda c: (_peak_with(loads, c[1]), canon(c[0])))
-        for d, k in held.items():
-            loads[d] = loads.get(d, 0) + k
-        placed[key] = target
-    return max(loads.values(), default=0), placed
-
-
-def _improve(items, loads, placed: dict) -> tuple[int, dict]:
-    """Local search on a placement: while some choice on a DPM server at the peak has another
-    candidate that keeps every server it adds to below the peak, move it there (the first such
-    choice by key, the first candidate by name). Each step lowers the peak or the number of
-    servers at it. Returns the final peak and placement."""
-    placed = dict(placed)
-    by_key = {key: dict(candidates) for key, candidates in items}
-    keys = sorted(by_key)
-    names = {key: sorted(by_key[key], key=canon) for key in keys}
-    current = dict(loads)
-    for key in keys:
-        for d, k in by_key[key][placed[key]].items():
-            current[d] = current.get(d, 0) + k
-    while True:
-        peak = max(current.values(), default=0)
-        step = None
-        for key in keys:
-            here = dict(by_key[key][placed[key]].items())
-            if not any(k and current.get(d, 0) == peak for d, k in here.items()):
-                continue
-            for target in names[key]:
-                if target != placed[key] and all(
-                    current.get(d, 0) - here.get(d, 0) + k < peak
-                    for d, k in by_key[key][target].items()
-                    if k
-                ):
-                    step = (key, target)
-                    break
-            if step:
-                break
-        if step is None:
-            return peak, placed
-        key, target = step
-        for d, k in by_key[key][placed[key]].items():
-            current[d] -= k
-        for d, k in by_key[key][target].items():
-            current[d] = current.get(d, 0) + k
-        placed[key] = target
 
 
 class _Held:
@@ -720,12 +644,12 @@ class _Problem:
         if moving is True:
             return self._moves(g, server, base_view)
         if s_up and self.ok("switch"):
-            switched = apply_actions(
+            switched = self._apply(
                 self._one(server), [Action("switch", server=server.name, from_=p, to=s)]
             )
             out.append((_Option("switch", s), switched.servers[server.name], None, base_view))
             if p in self.rebuild_terms and self.ok("switch-back"):
-                back = apply_actions(
+                back = self._apply(
                     switched,
                     [
                         Action("rebuild", dpm=p),
@@ -751,7 +675,7 @@ class _Problem:
         p, out = g.p, []
         if self.ok("move"):
             for n in self._move_classes(g):
-                moved = apply_actions(
+                moved = self._apply(
                     self._one(server), [Action("move", server=server.name, from_=p, to=n)]
                 )
                 out.append((_Option("move", n), moved.servers[server.name], None, base_view))
@@ -759,7 +683,7 @@ class _Problem:
             name, version = self._new_name(p), self.state.dpm_servers[p].version
             view = self.legal.view(frozenset(), (name, version))
             one = replace(self._one(server), dpm_servers=view.topology.dpm_servers)
-            moved = apply_actions(one, [Action("move", server=server.name, from_=p, to=name)])
+            moved = self._apply(one, [Action("move", server=server.name, from_=p, to=name)])
             out.append((_Option("new-dpm", name), moved.servers[server.name], None, view))
         return out
 
@@ -828,11 +752,15 @@ class _Problem:
             )
         return found
 
+    def _apply(self, one: Topology, actions: list[Action]) -> Topology:
+        """Actions on a one-server state of the failure: its protectors are the failure
+        state's (a new DPM server protects nothing and has no protector)."""
+        return apply_actions(one, actions, protectors=self.state.protectors)
+
     def _one(self, server: ProtectedServer) -> Topology:
-        """The failure state with only this server (its DPM servers, and their protectors)."""
-        one = replace(self.state, servers={server.name: server})
-        one.__dict__["protectors"] = self.state.protectors  # same DPM servers: same protectors
-        return one
+        """The failure state with only this server (same DPM servers: `self.state.protectors`
+        are its protectors)."""
+        return replace(self.state, servers={server.name: server})
 
     def _new_name(self, p: str) -> str:
         """The placeholder name of the new DPM server that takes p's servers (one per p)."""
@@ -850,32 +778,8 @@ class _Problem:
         per class stands for all its members and `max_load` is left to `_plan`, which places
         servers on members.
         """
-        lines: list[str] = []
-        declared: list[str] = []
-
-        def int_var(name: str) -> z3.ArithRef:
-            declared.append(f"(declare-const {name} Int)")
-            return z3.Int(name)
-
-        def bool_var(name: str) -> z3.BoolRef:
-            declared.append(f"(declare-const {name} Bool)")
-            return z3.Bool(name)
-
-        def conj(names) -> str:
-            names = list(names)
-            return (
-                "true" if not names else names[0] if len(names) == 1 else f"(and {' '.join(names)})"
-            )
-
-        def disj(terms) -> str:
-            terms = list(terms)
-            return (
-                "false" if not terms else terms[0] if len(terms) == 1 else f"(or {' '.join(terms)})"
-            )
-
-        def total(terms) -> str:
-            terms = list(terms)
-            return "0" if not terms else terms[0] if len(terms) == 1 else f"(+ {' '.join(terms)})"
+        smt = SmtText()
+        int_var, bool_var = smt.int_var, smt.bool_var
 
         counts: dict[tuple[int, _Option], z3.ArithRef] = {}
         repointing: dict[int, list[str]] = {}  # group -> counts of options that change agents
@@ -889,8 +793,8 @@ class _Problem:
         for p in self.rebuildable:
             names = [n for ns in self.rebuild_terms[p].values() for n in ns]
             used.update(names)
-            lines.append(f"(assert (not (and {now[p]} {fin_[p]})))")
-            lines.append(f"(assert (=> (or {now[p]} {fin_[p]}) {conj(names)}))")
+            smt.add(f"(not (and {now[p]} {fin_[p]}))")
+            smt.add(f"(=> (or {now[p]} {fin_[p]}) {conj(names)})")
         cost: dict[str, list[str]] = {c: [] for c in CRITERIA}
 
         def up_final(x: str | None) -> str:
@@ -921,18 +825,18 @@ class _Problem:
                 counts[(gi, opt)] = int_var(c)
                 rows[(gi, opt)] = (imm, fin)
                 group.append(c)
-                lines.append(f"(assert (>= {c} 0))")
+                smt.add(f"(>= {c} 0)")
                 if opt.kind == "none":  # its data sources keep their secondaries
                     cost["unprotected"].append(f"(* {g.datasources} {c})")
                     cost["secondary_lost"] += _lost_terms(g.p, server, server, c, up_final)
                     continue
                 used.update(names)
                 if names:
-                    lines.append(f"(assert (=> (> {c} 0) {conj(names)}))")
+                    smt.add(f"(=> (> {c} 0) {conj(names)})")
                 if opt.kind == "rebuild":
-                    lines.append(f"(assert (=> (> {c} 0) {now[g.p]}))")
+                    smt.add(f"(=> (> {c} 0) {now[g.p]})")
                 if opt.kind == "switch-back":
-                    lines.append(f"(assert (=> (> {c} 0) {fin_[g.p]}))")
+                    smt.add(f"(=> (> {c} 0) {fin_[g.p]})")
                 final = fin if fin is not None else imm
                 history = self.legal.history_counts(server, final, view)
                 used.update(history)
@@ -951,7 +855,7 @@ class _Problem:
                 for d, k in self._held(g, final).items():
                     if d in load_terms:
                         load_terms[d].append(f"(* {k} {c})")
-            lines.append(f"(assert (= {total(group)} {len(g.servers)}))")
+            smt.add(f"(= {total(group)} {len(g.servers)})")
             for p in self.rebuildable:
                 if p == g.p:
                     back = counts.get((gi, _Option("switch-back", g.secondary)))
@@ -959,7 +863,7 @@ class _Problem:
                         backs.setdefault(p, []).append(back.decl().name())
         for p in self.rebuildable:
             back = backs.get(p, [])
-            lines.append(f"(assert (=> {fin_[p]} {f'(> {total(back)} 0)' if back else 'false'}))")
+            smt.add(f"(=> {fin_[p]} {f'(> {total(back)} 0)' if back else 'false'})")
         # reassign-secondary: one new secondary at most per DPM server whose secondary is down
         reassign: dict[tuple[str, str | None], z3.BoolRef] = {}
         chosen: dict[str, str] = {}  # DPM server -> whether it gets a new secondary
@@ -972,15 +876,15 @@ class _Problem:
             if not expand and legal:  # one choice; `_place` picks the target among `legal`
                 v = f"reassign!{yi}"
                 reassign[(y, None)] = bool_var(v)
-                lines.append(f"(assert (=> {v} {disj(legal.values())}))")
+                smt.add(f"(=> {v} {disj(legal.values())})")
                 choice.append(v)
             for ti, t in enumerate(legal if expand else ()):
                 v = f"reassign!{yi}!{ti}"
                 reassign[(y, t)] = bool_var(v)
-                lines.append(f"(assert (=> {v} {legal[t]}))")
+                smt.add(f"(=> {v} {legal[t]})")
                 choice.append(v)
             if len(choice) > 1:
-                lines.append(f"(assert ((_ at-most 1) {' '.join(choice)}))")
+                smt.add(f"((_ at-most 1) {' '.join(choice)})")
             chosen[y] = disj(choice)
             given = self._reassigned_count(y)
             for ti, t in enumerate(legal if expand else ()):
@@ -999,23 +903,21 @@ class _Problem:
             f"(ite {disj(f'(> {c} 0)' for c in cs)} 1 0)" for cs in new_used.values()
         ]
         cost["rebuilds"] = [f"(ite (or {now[p]} {fin_[p]}) 1 0)" for p in ordered]
-        declared.append("(declare-const max_load Int)")
+        smt.declare("max_load")
         if not expand:
             load_terms, loads = {}, {}
-            lines.append("(assert (= max_load 0))")  # placed in _plan
+            smt.add("(= max_load 0)")  # placed in _plan
         for d, base in loads.items():
-            lines.append(f"(assert (>= max_load (+ {base} {total(load_terms.get(d, []))})))")
+            smt.add(f"(>= max_load (+ {base} {total(load_terms.get(d, []))}))")
         for d, terms in load_terms.items():
             if d not in loads:
-                lines.append(f"(assert (>= max_load {total(terms)}))")
+                smt.add(f"(>= max_load {total(terms)})")
         costs = {}
         for c in CRITERIA:
             if c == "max_load":
                 costs[c] = z3.Int("max_load")
                 continue
-            declared.append(f"(declare-const cost!{c} Int)")
-            lines.append(f"(assert (= cost!{c} {total(cost[c])}))")
-            costs[c] = z3.Int(f"cost!{c}")
+            costs[c] = smt.define(f"cost!{c}", total(cost[c]))
         by_group: dict[int, list] = {}
         for (gi, opt), c in counts.items():
             by_group.setdefault(gi, []).append((opt, c))
@@ -1029,7 +931,7 @@ class _Problem:
             "rows": rows,
             "expand": expand,
             "reassign_targets": {y: [t for t, _ in ts] for y, ts in reassign_candidates.items()},
-            "smt": "\n".join([*declared, *lines]),
+            "smt": smt.text(),
         }
         return variables, costs
 
@@ -1352,10 +1254,8 @@ class _Problem:
         optimal = True
         refused = False  # the proof refused a plan the search found
         seen: set[tuple] = set()
-        attempts = 0
-        while len(plans) < top and attempts < top * 4 + 8:
-            attempts += 1
-            result, model, reason = _lexmin(
+        for _ in attempts(top, plans):
+            result, model, reason = lexmin(
                 definitions, [*cons, *blocks], [costs[c] for c in self.order], timeout
             )
             if result == z3.unsat:
@@ -1379,7 +1279,7 @@ class _Problem:
                 tied = self._tied(cons + blocks, costs, best, decision, model, limit)
             candidates = []
             for m in tied:
-                blocks.append(_block(m, decision))
+                blocks.append(block(m, decision))
                 # once a plan of this cost reaches the least possible largest load, a tied
                 # model that cannot reach it is worse: skip it rather than place it
                 at_floor = any(p.cost["max_load"] <= floor for p in candidates)
@@ -1425,11 +1325,11 @@ class _Problem:
         out = []
         if first is not None:
             out.append(first)
-            solver.add(_block(first, decision))
+            solver.add(block(first, decision))
         while len(out) < limit and solver.check() == z3.sat:
             m = solver.model()
             out.append(m)
-            solver.add(_block(m, decision))
+            solver.add(block(m, decision))
         return out
 
     def _fits(self, variables, floor: int, model) -> list[z3.BoolRef]:
@@ -1503,10 +1403,10 @@ class _Problem:
             if opt.kind == "none":
                 unprotected.extend(ids)
             elif opt.kind == "switch":
-                immediate.append(self._switch(name, g.p, opt.target, ids, pgs))
+                immediate.append(switch_action(name, g.p, opt.target, ids, pgs))
             elif opt.kind == "switch-back":
-                immediate.append(self._switch(name, g.p, opt.target, ids, pgs))
-                final.append(self._switch_back(name, opt.target, g.p, ids, pgs))
+                immediate.append(switch_action(name, g.p, opt.target, ids, pgs))
+                final.append(switch_back_action(name, opt.target, g.p, ids, pgs))
             elif opt.kind == "rebuild":
                 pass  # the rebuild of p re-protects it
             elif opt.kind == "move":
@@ -1518,7 +1418,7 @@ class _Problem:
             immediate.append(reassign_action(y, old[0] if old else None, t))
         if rebuild_final:
             final = [self._rebuild(p) for p in sorted(rebuild_final, key=canon)] + final
-        immediate = _ordered(immediate)
+        immediate = run_order(immediate)
         cost = {c: model.eval(costs[c], model_completion=True).as_long() for c in CRITERIA}
         if loads is not None:
             cost["max_load"] = max(loads.values(), default=0)
@@ -1584,117 +1484,18 @@ class _Problem:
             items.append(((0, canon(y), 0, y), [(t, {t: nsec}) for t in targets]))
             alternatives[("reassign-secondary", y)] = SecondaryChoice(tuple(targets), nsec)
         items.sort(key=lambda item: item[0])  # new secondaries (the largest loads) first
-        placed = self._greedy(items, loads, max(loads.values(), default=0))
+        placed = greedy(items, loads, max(loads.values(), default=0))
         if placed is None and floor_only:
             return None
         if placed is None:
-            peak, fallback = self._least_peak(items, loads)
-            placed = self._greedy(items, loads, peak) or fallback
+            peak, fallback = least_peak(items, loads)
+            placed = greedy(items, loads, peak) or fallback
         for key, candidates in items:
             for d, k in dict(candidates)[placed[key]].items():
                 loads[d] = loads.get(d, 0) + k
         moved = {key[2:]: _Option("move", t) for key, t in placed.items() if key[0] == 1}
         out = [(gi, moved.get((gi, name), opt), name) for gi, opt, name in chosen]
         return out, loads, {key[3]: t for key, t in placed.items() if key[0] == 0}, alternatives
-
-    @staticmethod
-    def _greedy(items, loads, bound) -> dict | None:
-        """Each choice on its first candidate (by name) that keeps every load within `bound`;
-        None where one does not fit."""
-        loads = dict(loads)
-        placed = {}
-        for key, candidates in items:
-            fits = (
-                (t, h)
-                for t, h in candidates
-                if all(loads.get(d, 0) + k <= bound for d, k in h.items())
-            )
-            target, held = next(fits, (None, None))
-            if held is None:
-                return None
-            for d, k in held.items():
-                loads[d] = loads.get(d, 0) + k
-            placed[key] = target
-        return placed
-
-    @staticmethod
-    def _least_peak(items, loads) -> tuple[int, dict]:
-        """The least largest load over the placements of the choices, and one such placement.
-
-        A lower bound comes first: the loads once the choices with one candidate are placed,
-        and for every other choice its least peak alone. The name-order greedy within that
-        bound, then largest-first onto the least peak improved by local search, often reach it,
-        which proves them optimal. Otherwise Z3 searches, and the better of its placement and the heuristic's is
-        kept."""
-        forced = dict(loads)
-        for _, candidates in items:
-            if len(candidates) == 1:
-                for d, k in candidates[0][1].items():
-                    forced[d] = forced.get(d, 0) + k
-        bound = max(forced.values(), default=0)
-        for _, candidates in items:
-            if len(candidates) > 1:
-                bound = max(bound, min(_peak_with(forced, h) for _, h in candidates))
-        placed = _Problem._greedy(items, loads, bound)
-        if placed is not None:
-            return bound, placed
-        peak, placed = _improve(items, loads, _largest_first(items, loads)[1])
-        if peak <= bound:
-            return peak, placed
-        z3_peak, z3_placed = _Problem._least_peak_z3(items, loads)
-        return (z3_peak, z3_placed) if z3_peak < peak else (peak, placed)
-
-    @staticmethod
-    def _least_peak_z3(items, loads) -> tuple[int, dict]:
-        """The least largest load over the placements of the choices, and one such placement,
-        by Z3. Choices with the same candidates (servers of one group moving to one class) are
-        interchangeable: one Int per (such bunch, candidate) counts how many take it, among its
-        MOVE_CANDIDATES least loaded candidates (performance.md: a Boolean per server and
-        candidate is a pigeonhole problem that the optimizer takes seconds over)."""
-        bunches: dict[tuple, list] = {}
-        for key, candidates in items:
-            names = tuple(t for t, _ in candidates)
-            bunch = (key[0], key[2], key[3] if key[0] == 0 else None, names)
-            bunches.setdefault(bunch, []).append((key, candidates))
-        solver = z3.Optimize()
-        # the last criterion: the best placement found within a fixed amount of solver work
-        # (a resource limit, not a time limit, so that the answer does not depend on the machine)
-        solver.set("rlimit", PLACE_RLIMIT)
-        peak = z3.Int("peak")
-        terms: dict[str, list] = {}
-        counts: list[tuple[list, list[tuple[str, z3.ArithRef]]]] = []
-        for i, members in enumerate(bunches.values()):
-            candidates = members[0][1]
-            kept = sorted(candidates, key=lambda c: (loads.get(c[0], 0), canon(c[0])))
-            row = []
-            for j, (target, held) in enumerate(
-                sorted(kept[:MOVE_CANDIDATES], key=lambda c: canon(c[0]))
-            ):
-                c = z3.Int(f"place!{i}!{j}")
-                solver.add(c >= 0)
-                row.append((target, c))
-                for d, k in held.items():
-                    terms.setdefault(d, []).append(c * k)
-            solver.add(z3.Sum([c for _, c in row]) == len(members))
-            counts.append((members, row))
-        solver.add(peak >= max(loads.values(), default=0))
-        for d, ts in terms.items():
-            solver.add(peak >= loads.get(d, 0) + z3.Sum(ts))
-        solver.minimize(peak)
-        result = solver.check()
-        try:
-            values = model_values(solver.model()) if result != z3.unsat else {}
-        except z3.Z3Exception:
-            values = {}
-        if "peak" not in values:  # the limit came before any model
-            return _largest_first(items, loads)
-        placed = {}
-        for members, row in counts:
-            keys = iter(sorted(key for key, _ in members))
-            for target, c in row:
-                for _ in range(values.get(str(c), 0)):
-                    placed[next(keys)] = target
-        return values["peak"], placed
 
     def _touched(self) -> set[str]:
         """Protected servers a plan can change: the affected ones and those of DPM servers that
@@ -1820,87 +1621,33 @@ class _Problem:
                 used.update(names)
                 for name in names:
                     per_rule.setdefault(rule_id, []).append(z3.Implies(x, z3.Bool(name)))
-        names = sorted(per_rule)
-
         definitions = self.legal.grounder.definitions(used)
 
-        def unsat(subset) -> bool:
+        def solver() -> z3.Solver:
             s = z3.Solver()
             s.from_string(definitions)
             s.add(z3.Or(choices))
-            for name in subset:
-                s.add(per_rule[name])
-            return s.check() == z3.unsat
+            return s
 
-        if not unsat(names):
-            return []
-        s = z3.Solver()
-        s.from_string(definitions)
-        s.add(z3.Or(choices))
-        for name in names:
-            s.assert_and_track(z3.And(per_rule[name]), name)
-        s.check()
-        core = sorted(str(c) for c in s.unsat_core())
-        kept = list(core)
-        for name in sorted(core):
-            trial = [n for n in kept if n != name]
-            if unsat(trial):
-                kept = trial
-        return kept
+        return irreducible(per_rule, solver, precheck=True)
 
     # -- actions with their DPM steps ------------------------------------------------------------
-    def _switch(self, server, p, s, ids, pgs) -> Action:
-        groups = ", ".join(pgs) or "the protection groups that hold them"
-        return Action(
-            "switch",
-            server=server,
-            from_=p,
-            to=s,
-            datasources=ids,
-            protection_groups=pgs,
-            steps=(
-                f"On {s} (the secondary): Start-DPMSwitchProtection -ProtectionGroup <{groups}> -Datasource <{', '.join(ids)}>",
-                f"On {s}: accept ownership of {server}'s protection agent",
-                f"On {s}: run a consistency check on each switched data source (replicas are inconsistent until then)",
-                f"Leave {server} without secondary protection while it is switched",
-            ),
-        )
-
-    def _switch_back(self, server, s, p, ids, pgs) -> Action:
-        return Action(
-            "switch-back",
-            server=server,
-            from_=s,
-            to=p,
-            datasources=ids,
-            protection_groups=pgs,
-            steps=(
-                f"On {p}: answer the 'Agent Ownership Required' alert with Take Ownership for {server}",
-                f"On {p}: modify the protection group to protect {server}'s data sources again",
-                f"On {s}: modify the protection group to protect {p}'s replicas of them (secondary protection)",
-                f"Run consistency checks on {p} and {s}",
-            ),
-        )
-
     def _rebuild(self, p) -> Action:
+        """Rebuild p: from its database backup unless the database survived, and its replicas
+        from its protectors (or tape) where its storage was lost."""
         d = self.state.dpm_servers[p]
         failure = d.failure
-        backup = self.failure.before.db_backup(p)
-        steps = [f"Install {product(d.version)} on a server named {p} (same name, same build)"]
+        restore_from = None
         if not (failure and failure.database == "intact"):
+            backup = self.failure.before.db_backup(p)
             source = {
                 "secondary": f"its secondary {', '.join(self.state.protectors[p]) or ''}".strip()
             }.get(backup, backup)
-            steps.append(f"DpmSync -RestoreDb -DbLoc <backup of {p}'s database from {source}>")
-        steps.append("DpmSync -Sync")
+            restore_from = source
+        reallocate_from = None
         if failure and failure.storage == "lost":
-            prot = ", ".join(self.state.protectors[p]) or "tape"
-            steps.append(
-                f"DpmSync -ReallocateReplica, then re-create the replicas from {prot} (Restore to replica)"
-            )
-        steps.append(f"On each computer {p} protects: SetDpmServer.exe -dpmServerName {p}")
-        steps.append("Run a consistency check on every data source")
-        return Action("rebuild", dpm=p, steps=tuple(steps))
+            reallocate_from = ", ".join(self.state.protectors[p]) or "tape"
+        return rebuild_action(p, d.version, restore_from, reallocate_from)
 
     def _move(self, server, p, n, ids, pgs, s, *, new=False) -> Action:
         state = self.state
@@ -1911,97 +1658,6 @@ class _Problem:
         )
 
 
-def reassign_action(y: str, old: str | None, t: str) -> Action:
-    """Make t the secondary of y in place of the failed or removed `old`."""
-    return Action(
-        "reassign-secondary",
-        dpm=y,
-        from_=old,
-        to=t,
-        steps=(
-            f"On {y}: install the protection agent of {t} (no restart is needed)",
-            f"On {t}: create a protection group for {y}'s databases, Config and Scripting folders and replicas",
-            f"Start the SQL Server VSS Writer on {y} if it is stopped",
-            f"Back {y}'s DPM database up to {t}",
-        ),
-    )
-
-
-def move_action(
-    server: str,
-    p: str,
-    n: str,
-    ids: tuple[str, ...],
-    pgs: tuple[str, ...],
-    s: str | None,
-    protector: str | None,
-    version: str | None = None,
-) -> Action:
-    """Move `server`'s data sources on failed p (secondary s) to n, whose up protector is
-    `protector`; with `version`, onto a new DPM server n of that version (new-dpm)."""
-    new = version is not None
-    steps = []
-    if new:
-        steps.append(
-            f"Install a new DPM server {n} ({product(version)})"
-            + (f" that {s} does not know about" if s else "")
-        )
-    steps.append(
-        f"On {server}: SetDpmServer.exe -dpmServerName {n} (or install the agent from {n})"
-    )
-    steps.append(
-        f"On {n}: add {server}'s data sources to a protection group and run the initial replication"
-    )
-    if protector and not new:
-        steps.append(
-            f"On {protector}: add {n}'s replicas of them to its secondary protection group"
-        )
-    steps.append(f"The old recovery points stay on {p}" + (f" and {s}" if s else ""))
-    return Action(
-        "new-dpm" if new else "move",
-        server=server,
-        from_=p,
-        to=n,
-        datasources=ids,
-        protection_groups=pgs,
-        steps=tuple(steps),
-        version=version,
-    )
-
-
-def _ordered(actions: list[Action]) -> list[Action]:
-    """The order an administrator runs them: rebuilds, switches and moves restore protection;
-    then new secondaries (which re-protect the replicas the DPM servers hold by then)."""
-    rank = {
-        "rebuild": 0,
-        "switch": 1,
-        "move": 2,
-        "new-dpm": 3,
-        "reassign-secondary": 4,
-        "switch-back": 5,
-    }
-    return sorted(actions, key=lambda a: (rank[a.action], a.sort_key()))
-
-
 def _values(model) -> dict[str, int]:
     """Every constant the model assigns, by name (ints as ints, Booleans as 0/1)."""
     return model_values(model)
-
-
-def _block(model, decision) -> z3.BoolRef:
-    """Exclude the model's plan: counts determine it, since each group's counts sum to its size,
-    so the non-zero counts and the Booleans that are true say everything."""
-    if not decision:
-        return z3.BoolVal(False)
-    values = _values(model)
-    same = []
-    for v in decision:
-        value = values.get(v.decl().name(), 0)
-        if z3.is_int(v):
-            if value:
-                same.append(v == value)
-        elif value:
-            same.append(v)
-        else:
-            same.append(z3.Not(v))
-    return z3.Not(z3.And(same))

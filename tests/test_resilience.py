@@ -12,13 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dpmsmt
-from dpmsmt.actions import Action, apply_actions
+from dpmsmt.actions import apply_actions
 from dpmsmt.cli import main
 from dpmsmt.encode import View
 from dpmsmt.findings import Severity, SolverGaveUp
 from dpmsmt.model import Failure
 from dpmsmt.resilience import Estate, FailureSet, resilience, solve_set
 from dpmsmt.resilience.derive import union
+from dpmsmt.steps import move_action
 from dpmsmt.synth import CRITERIA, IGNORED, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -343,14 +344,7 @@ def test_new_servers_are_renumbered_in_a_derived_union():
     estate = Estate.of(small())
 
     def part(p, server):
-        new = Action(
-            "new-dpm",
-            server=server,
-            from_=p,
-            to="NEW-DPM-1",
-            datasources=(f"{server}/D:\\",),
-            steps=("Install a new DPM server NEW-DPM-1", "Also NEW-DPM-10 stays"),
-        )
+        new = move_action(server, p, "NEW-DPM-1", (f"{server}/D:\\",), (), None, None, "4.2")
         cost = dict.fromkeys(CRITERIA, 0) | {"new_servers": 1, "max_load": 2}
         return FailureSet(
             failed=(p,),
@@ -365,10 +359,10 @@ def test_new_servers_are_renumbered_in_a_derived_union():
     joint = union(estate, ("A", "F"), [part("A", "SA"), part("F", "SF")])
     assert [(a.from_, a.to) for a in joint.actions] == [("A", "NEW-DPM-1"), ("F", "NEW-DPM-2")]
     assert [a.steps[0] for a in joint.actions] == [
-        "Install a new DPM server NEW-DPM-1",
-        "Install a new DPM server NEW-DPM-2",
+        "Install a new DPM server NEW-DPM-1 (DPM 2012 R2 (4.2))",
+        "Install a new DPM server NEW-DPM-2 (DPM 2012 R2 (4.2))",
     ]
-    assert all(a.steps[1] == "Also NEW-DPM-10 stays" for a in joint.actions)
+    assert "NEW-DPM-1" not in " ".join(joint.actions[1].steps)
     assert joint.delta == {"NEW-DPM-1": 1, "NEW-DPM-2": 1, "A": -1, "F": -1}
     assert joint.cost["new_servers"] == 2 and joint.derived
 

@@ -20,7 +20,6 @@ package docstring says.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
@@ -30,11 +29,10 @@ from dpmsmt.plan import MoveClass, SecondaryChoice, failover_server_name
 from dpmsmt.resilience.cache import Answers
 from dpmsmt.resilience.decompose import Estate
 from dpmsmt.resilience.result import FailureSet
-from dpmsmt.synth import CRITERIA, _ordered, move_action, reassign_action
+from dpmsmt.steps import move_action, reassign_action, renamed, run_order
+from dpmsmt.synth import CRITERIA
 
 __all__ = ["derive", "empty", "union"]
-
-_NEW = re.compile(r"\bNEW-DPM-(\d+)\b")
 
 
 def derive(answers: Answers, failed: tuple[str, ...]) -> FailureSet | None:
@@ -192,38 +190,20 @@ def _move_out_of(
 # The union of the parts' plans
 
 
-def _new_name(estate: Estate, failed: Sequence[str], p: str) -> str:
-    """The name a joint solve gives p's new DPM server (synth: one per failed server)."""
-    return failover_server_name(estate.topology.dpm_servers, {*failed, *estate.already_down}, p)
-
-
 def _rename(r: FailureSet, estate: Estate, failed: Sequence[str]):
-    """The part's actions and load changes with its new servers named as in the joint set."""
+    """The part's actions and load changes with its new servers named as a joint solve names
+    them (synth: one per failed server, by its place among the down servers)."""
+    down = {*failed, *estate.already_down}
     mapping = {
-        a.to: _new_name(estate, failed, a.from_)
+        a.to: failover_server_name(estate.topology.dpm_servers, down, a.from_)
         for a in r.actions
         if a.action == "new-dpm" and a.to is not None and a.from_ is not None
     }
     if not mapping:
         return r.immediate, r.final, r.delta
-
-    def name(x):
-        return mapping.get(x, x) if x is not None else None
-
-    def text(s: str) -> str:
-        return _NEW.sub(lambda m: mapping.get(m.group(0), m.group(0)), s)
-
-    def act(a: Action) -> Action:
-        return replace(
-            a,
-            dpm=name(a.dpm),
-            from_=name(a.from_),
-            to=name(a.to),
-            steps=tuple(text(s) for s in a.steps),
-        )
-
     delta = {mapping.get(d, d): v for d, v in r.delta.items()}
-    return tuple(map(act, r.immediate)), tuple(map(act, r.final)), delta
+    immediate = tuple(renamed(a, mapping) for a in r.immediate)
+    return immediate, tuple(renamed(a, mapping) for a in r.final), delta
 
 
 def union(estate: Estate, failed: tuple[str, ...], parts: list[FailureSet]) -> FailureSet:
@@ -246,7 +226,7 @@ def union(estate: Estate, failed: tuple[str, ...], parts: list[FailureSet]) -> F
         complete=all(r.complete for r in parts),
         optimal=all(r.optimal for r in parts),
         cost=_union_cost(estate, parts, delta),
-        immediate=tuple(_ordered(immediate)),
+        immediate=tuple(run_order(immediate)),
         final=tuple(rebuilds + backs),
         loses_history=_merge(r.loses_history for r in parts),
         loses_secondary=_merge(r.loses_secondary for r in parts),
