@@ -96,3 +96,21 @@ def broken_planner(topology, **_kw):
 def test_an_error_in_a_worker_reaches_the_caller():
     with pytest.raises(ValueError, match="a planner that fails"):
         resilience(dpmsmt.load(str(SEED)), failures=1, jobs=2, planner=broken_planner)
+
+
+def test_an_interrupted_analysis_stops_its_pool_without_waiting():
+    shutdowns = []
+
+    class Recording(Inline):
+        def shutdown(self, wait=True, cancel_futures=False):
+            shutdowns.append((wait, cancel_futures))
+
+    def interrupt(done, total):
+        if done == total - 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        resilience(dpmsmt.load(str(SEED)), failures=1, jobs=2, pool=Recording, progress=interrupt)
+    assert shutdowns == [(False, True)]
+    resilience(dpmsmt.load(str(SEED)), failures=1, jobs=2, pool=Recording)
+    assert shutdowns == [(False, True), (True, False)]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from dpmsmt.actions import Action
 from dpmsmt.model import Topology, canon
+from dpmsmt.plan import MoveClass, SecondaryChoice
 from dpmsmt.synth import CRITERIA
 
 __all__ = ["WEAKEST", "FailureSet", "Resilience", "Round", "never_safe", "set_order", "weakest"]
@@ -30,10 +31,12 @@ class FailureSet:
     derived: bool = False
     gave_up: str | None = None  # the solver's reason when it gave up without a plan
     # for derivation: load change per DPM server, the DPM servers the plan involves other than
-    # move targets, and the move classes (`Plan.alternatives`)
-    delta: dict = field(default_factory=dict, compare=False, repr=False)
-    footprint: frozenset = field(default=frozenset(), compare=False, repr=False)
-    alternatives: dict = field(default_factory=dict, compare=False, repr=False)
+    # move targets, and the choices it leaves open (`Plan.alternatives`)
+    delta: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    footprint: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    alternatives: dict[str | tuple[str, str], MoveClass | SecondaryChoice] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def actions(self) -> tuple[Action, ...]:
