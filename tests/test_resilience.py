@@ -16,11 +16,10 @@ from dpmsmt.actions import apply_actions
 from dpmsmt.cli import main
 from dpmsmt.encode import View
 from dpmsmt.findings import Severity, SolverGaveUp
-from dpmsmt.model import Failure
+from dpmsmt.recovery import CRITERIA, IGNORED, failure_of, synthesize
 from dpmsmt.resilience import Estate, FailureSet, resilience, solve_set
 from dpmsmt.resilience.derive import union
 from dpmsmt.steps import move_action
-from dpmsmt.synth import CRITERIA, IGNORED, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "models" / "seed" / "before.yaml"
@@ -102,19 +101,11 @@ def run(argv, capsys):
     return exc.value.code, out.out, out.err
 
 
-def failure_state(topology, failed):
-    """The estate with the set's servers failed as the file would say (the default failure)."""
-    dpms = {
-        n: replace(d, status="failed", failure=d.failure or Failure()) if n in failed else d
-        for n, d in topology.dpm_servers.items()
-    }
-    return replace(topology, dpm_servers=dpms)
-
-
 def new_errors(topology, s) -> list[str]:
     """Errors a set's plan adds after either phase (as suggest-move proves its own plans)."""
-    pre = {f.fingerprint for f in dpmsmt.check(topology).errors if f.rule not in IGNORED}
-    state = failure_state(topology, s.failed)
+    failure = failure_of(topology, s.failed, ())
+    pre = {f.fingerprint for f in dpmsmt.check(failure.before).errors if f.rule not in IGNORED}
+    state = failure.state
     imm = apply_actions(state, s.immediate)
     fin = apply_actions(imm, s.final)
     out = []
@@ -128,8 +119,8 @@ def new_errors(topology, s) -> list[str]:
 
 
 def final_max_load(topology, s) -> int:
-    state = failure_state(topology, s.failed)
-    fin = apply_actions(apply_actions(state, s.immediate), s.final)
+    failure = failure_of(topology, s.failed, ())
+    fin = apply_actions(apply_actions(failure.state, s.immediate), s.final)
     return max(View(fin, fin.profile).datasource_load.values())
 
 

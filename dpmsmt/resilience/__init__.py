@@ -69,13 +69,13 @@ from concurrent.futures import Future, as_completed
 from math import comb
 
 from dpmsmt.model import Topology
+from dpmsmt.recovery import synthesize
 from dpmsmt.resilience.cache import Answers
 from dpmsmt.resilience.decompose import Estate
 from dpmsmt.resilience.derive import derive
 from dpmsmt.resilience.pool import PoolFactory, SetExecutor, SetPool
 from dpmsmt.resilience.result import FailureSet, Resilience, Round
 from dpmsmt.resilience.solve import SetSolver, solve_set
-from dpmsmt.synth import synthesize
 from dpmsmt.workload import Workload, cpus
 
 __all__ = [

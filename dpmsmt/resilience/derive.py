@@ -26,11 +26,11 @@ from dataclasses import replace
 from dpmsmt.actions import Action
 from dpmsmt.model import canon
 from dpmsmt.plan import MoveClass, SecondaryChoice, failover_server_name
+from dpmsmt.recovery import CRITERIA
 from dpmsmt.resilience.cache import Answers
 from dpmsmt.resilience.decompose import Estate
 from dpmsmt.resilience.result import FailureSet
 from dpmsmt.steps import move_action, reassign_action, renamed, run_order
-from dpmsmt.synth import CRITERIA
 
 __all__ = ["derive", "empty", "union"]
 
@@ -192,7 +192,7 @@ def _move_out_of(
 
 def _rename(r: FailureSet, estate: Estate, failed: Sequence[str]):
     """The part's actions and load changes with its new servers named as a joint solve names
-    them (synth: one per failed server, by its place among the down servers)."""
+    them (recovery: one per failed server, by its place among the down servers)."""
     down = {*failed, *estate.already_down}
     mapping = {
         a.to: failover_server_name(estate.topology.dpm_servers, down, a.from_)

@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 from typing import Protocol
 
@@ -61,9 +60,7 @@ class SetPool:
 
     def __init__(self, solver: SetSolver, jobs: int):
         context = multiprocessing.get_context("spawn")
-        # the position index does not pickle, and no plan needs it
-        solver = replace(solver, topology=replace(solver.topology, locate=None))
-        payload = pickle.dumps(solver, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(solver.for_worker(), protocol=pickle.HIGHEST_PROTOCOL)
         self._lock = threading.Lock()
         self._waiting: deque[tuple[Future, tuple[str, ...]]] = deque()
         self._busy: dict[Connection, Future] = {}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from dpmsmt.actions import Action
 from dpmsmt.model import Topology, canon
 from dpmsmt.plan import MoveClass, SecondaryChoice
-from dpmsmt.synth import CRITERIA
+from dpmsmt.recovery import CRITERIA
 
 __all__ = ["WEAKEST", "FailureSet", "Resilience", "Round", "never_safe", "set_order", "weakest"]
 

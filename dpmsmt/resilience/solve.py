@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from dpmsmt.findings import SolverGaveUp
 from dpmsmt.model import Topology, canon
+from dpmsmt.recovery import KnownErrors, fresh_z3, synthesize
 from dpmsmt.resilience.result import FailureSet
-from dpmsmt.synth import fresh_z3, synthesize
 
 __all__ = ["SetSolver", "solve_set"]
 
@@ -18,16 +18,17 @@ def solve_set(
     failed: Sequence[str],
     timeout: float | None,
     planner: Callable = synthesize,
+    known: KnownErrors | None = None,
 ) -> FailureSet:
     """The best plan for one failure set, by `planner(..., top=1)` (`synthesize`, which runs Z3
     in a fresh context: a set's answer does not depend on which process solved which sets
-    before it)."""
+    before it). `known`: the estate's errors before the failure, checked once for many sets."""
     failed = tuple(sorted(failed, key=canon))
     try:
         # synthesize limits its optimizer itself, but not the enumeration of equally good
         # plans, which could otherwise run on without end: `timeout` bounds every Z3 check
         with fresh_z3(timeout):
-            suggestion = planner(topology, failed=list(failed), top=1, timeout=timeout)
+            suggestion = planner(topology, failed=list(failed), top=1, timeout=timeout, known=known)
     except SolverGaveUp as e:
         return FailureSet(
             failed=failed, complete=False, optimal=False, cost=None, gave_up=str(e) or "unknown"
@@ -54,15 +55,21 @@ def solve_set(
 
 @dataclass(frozen=True)
 class SetSolver:
-    """`solve_set` for one topology and time limit: what a worker process holds (the pool sends
-    it once per worker, and then only the failure sets)."""
+    """`solve_set` for one topology and time limit, with the estate's errors checked once: what a
+    worker process holds (the pool sends it once per worker, and then only the failure sets)."""
 
     topology: Topology
     timeout: float | None = 60.0
     planner: Callable = synthesize  # a module-level function: workers unpickle it by name
+    known: KnownErrors = field(default_factory=KnownErrors, compare=False, repr=False)
 
     def __call__(self, failed: Sequence[str]) -> FailureSet:
-        return solve_set(self.topology, failed, self.timeout, self.planner)
+        return solve_set(self.topology, failed, self.timeout, self.planner, self.known)
+
+    def for_worker(self) -> SetSolver:
+        """A copy to send to a worker: without the topology's position index (it does not
+        pickle, and no plan needs it) and with a cache of its own."""
+        return replace(self, topology=replace(self.topology, locate=None), known=KnownErrors())
 
 
 def _footprint(failed: tuple[str, ...], actions) -> frozenset[str]:
