@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import dpmsmt
-from dpmsmt.resilience import resilience
+from dpmsmt.resilience import SetPool, SetSolver, resilience, solve_set
 from dpmsmt.workload import Workload
 
 SEED = Path(__file__).resolve().parent.parent / "models" / "seed" / "before.yaml"
@@ -114,3 +114,14 @@ def test_an_interrupted_analysis_stops_its_pool_without_waiting():
     assert shutdowns == [(False, True)]
     resilience(dpmsmt.load(str(SEED)), failures=1, jobs=2, pool=Recording)
     assert shutdowns == [(False, True), (True, False)]
+
+
+def test_a_few_sets_start_a_few_workers():
+    topology = dpmsmt.load(str(SEED))
+    pool = SetPool(SetSolver(topology), jobs=8)
+    try:
+        answer = pool.submit(("DPM1",)).result()
+        assert pool.workers == 1
+    finally:
+        pool.shutdown()
+    assert answer == solve_set(topology, ("DPM1",), 60.0)

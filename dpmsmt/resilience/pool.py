@@ -55,37 +55,54 @@ def serve(conn: Connection, payload: bytes) -> None:
 
 
 class SetPool:
-    """`jobs` spawned workers, each given one failure set at a time; a thread in this process
-    collects their answers into the futures and hands out the sets waiting."""
+    """Up to `jobs` spawned workers, each given one failure set at a time and started when a set
+    finds none idle (as `ProcessPoolExecutor` does: a few sets on many CPUs start a few); a
+    thread in this process collects their answers into the futures and hands out the sets
+    waiting. A worker that ends while sets are left breaks the pool, as there."""
 
     def __init__(self, solver: SetSolver, jobs: int):
-        context = multiprocessing.get_context("spawn")
-        payload = pickle.dumps(solver.for_worker(), protocol=pickle.HIGHEST_PROTOCOL)
+        self._context = multiprocessing.get_context("spawn")
+        self._payload = pickle.dumps(solver.for_worker(), protocol=pickle.HIGHEST_PROTOCOL)
+        self._jobs = jobs
         self._lock = threading.Lock()
         self._waiting: deque[tuple[Future, tuple[str, ...]]] = deque()
         self._busy: dict[Connection, Future] = {}
         self._idle: list[Connection] = []
+        self._conns: list[Connection] = []  # the live workers'
         self._futures: set[Future] = set()
-        self._processes = []
-        for _ in range(jobs):
-            parent, child = context.Pipe()
-            process = context.Process(target=serve, args=(child, payload), daemon=True)
-            process.start()
-            child.close()
-            self._processes.append(process)
-            self._idle.append(parent)
-        self._collector = threading.Thread(
-            target=self._collect, args=(list(self._idle),), daemon=True
-        )
+        self._processes: list = []
+        self._broken = self._closing = False
+        self._wake, self._waker = self._context.Pipe(duplex=False)  # a new worker, or closing
+        self._collector = threading.Thread(target=self._collect, daemon=True)
         self._collector.start()
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes were started."""
+        return len(self._processes)
 
     def submit(self, failed: tuple[str, ...]) -> Future:
         future: Future = Future()
         with self._lock:
+            if self._broken:
+                raise BrokenProcessPool("a worker process ended while solving")
             self._futures.add(future)
             self._waiting.append((future, failed))
+            if not self._idle and len(self._processes) < self._jobs:
+                self._start_worker()
             self._hand_out()
         return future
+
+    def _start_worker(self) -> None:
+        """One more worker (with the lock held); the collector is woken to listen to it."""
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=serve, args=(child, self._payload), daemon=True)
+        process.start()
+        child.close()
+        self._processes.append(process)
+        self._idle.append(parent)
+        self._conns.append(parent)
+        self._waker.send(None)
 
     def _hand_out(self) -> None:
         """Give waiting sets to idle workers (with the lock held)."""
@@ -97,14 +114,20 @@ class SetPool:
             self._busy[conn] = future
             conn.send(failed)
 
-    def _collect(self, conns: list[Connection]) -> None:
-        while conns:
-            for conn in wait(conns):
+    def _collect(self) -> None:
+        while True:
+            with self._lock:
+                conns = list(self._conns)
+                if self._closing and not conns:
+                    return
+            for conn in wait([self._wake, *conns]):
+                if conn is self._wake:
+                    self._wake.recv()
+                    continue
                 try:
                     ok, value = conn.recv()
                 except (EOFError, OSError):  # the worker ended (shut down, or died)
-                    conns.remove(conn)
-                    self._lost(conn, last=not conns)
+                    self._lost(conn)
                     continue
                 with self._lock:
                     future = self._busy.pop(conn)
@@ -115,13 +138,15 @@ class SetPool:
                 else:
                     future.set_exception(value)
 
-    def _lost(self, conn: Connection, last: bool) -> None:
-        """A worker ended: its set (and, with no worker left, every waiting set) fails."""
+    def _lost(self, conn: Connection) -> None:
+        """A worker ended: while sets are left, its set and every waiting set fail."""
         with self._lock:
+            self._conns.remove(conn)
             if conn in self._idle:
                 self._idle.remove(conn)
             lost = [self._busy.pop(conn)] if conn in self._busy else []
-            if last:
+            if lost or (self._waiting and not self._closing):
+                self._broken = True
                 lost += [f for f, _ in self._waiting if f.set_running_or_notify_cancel()]
                 self._waiting.clear()
         for future in lost:
@@ -129,24 +154,26 @@ class SetPool:
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         """With `wait`, answer every set submitted and stop the workers; else end them now."""
-        if cancel_futures:
-            with self._lock:
+        with self._lock:
+            if cancel_futures:
                 for future, _ in self._waiting:
                     future.cancel()
                 self._waiting.clear()
-        if not wait:
-            for process in self._processes:
-                process.terminate()
-            return
-        with self._lock:
             futures = list(self._futures)
-        for future in futures:
-            if not future.cancelled():
-                future.exception()  # waits
+        if wait:
+            for future in futures:
+                if not future.cancelled():
+                    future.exception()  # waits
         with self._lock:
-            for conn in self._idle:
+            self._closing = True
+            for conn in self._idle if wait else ():
                 with contextlib.suppress(OSError):  # it ended already: the collector sees it
                     conn.send(None)
+            self._waker.send(None)
         for process in self._processes:
-            process.join()
-        self._collector.join()
+            if not wait:
+                process.terminate()
+            else:
+                process.join()
+        if wait:
+            self._collector.join()
