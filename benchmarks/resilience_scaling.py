@@ -132,15 +132,14 @@ def classify(topology, result, k):
     """The sets of size k: how many would be derived from the answers so far, how many solved."""
     import itertools
 
-    from dpmsmt.resilience import Round, _derive, _estate
+    from dpmsmt.resilience import Answers, Estate, Round, derive
 
-    estate = _estate(topology)
-    done = {s.failed: s for s in result.sets}
-    reaches: dict = {}
+    estate = Estate.of(topology)
+    answers = Answers(estate, result.sets)
     n = derived = 0
     for failed in itertools.combinations(estate.candidates, k):
         n += 1
-        if _derive(estate, failed, done, reaches) is not None:
+        if derive(answers, failed) is not None:
             derived += 1
     return Round(k, n, n - derived, derived, float("nan"))
 

@@ -33,6 +33,8 @@ class Workload:
 
     solved: int = 0
     seconds: float = 0.0
+    worth_seconds: float = POOL_WORTH_SECONDS  # a test may ask for a pool sooner
+    samples: int = SAMPLES
 
     def record(self, seconds: float) -> None:
         self.solved += 1
@@ -40,7 +42,7 @@ class Workload:
 
     def worth_a_pool(self, waiting: int, processors: int) -> bool:
         """True when `waiting` more sets at the time per set measured so far would take longer
-        than POOL_WORTH_SECONDS here, and there is more than one processor to share them."""
-        if processors < 2 or waiting < 2 or self.solved < SAMPLES:
+        than `worth_seconds` here, and there is more than one processor to share them."""
+        if processors < 2 or waiting < 2 or self.solved < self.samples:
             return False
-        return waiting * self.seconds / self.solved > POOL_WORTH_SECONDS
+        return waiting * self.seconds / self.solved > self.worth_seconds

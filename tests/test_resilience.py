@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dpmsmt
-import dpmsmt.resilience as res
 from dpmsmt.actions import apply_actions
 from dpmsmt.cli import main
 from dpmsmt.encode import View
 from dpmsmt.findings import Severity, SolverGaveUp
-from dpmsmt.recovery import CRITERIA, IGNORED, failure_of
-from dpmsmt.resilience import resilience, solve_set
+from dpmsmt.recovery import CRITERIA, IGNORED, failure_of, synthesize
+from dpmsmt.resilience import Estate, FailureSet, resilience, solve_set
+from dpmsmt.resilience.derive import union
 from dpmsmt.steps import move_action
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,13 +105,14 @@ def new_errors(topology, s) -> list[str]:
     """Errors a set's plan adds after either phase (as suggest-move proves its own plans)."""
     failure = failure_of(topology, s.failed, ())
     pre = {f.fingerprint for f in dpmsmt.check(failure.before).errors if f.rule not in IGNORED}
-    imm = apply_actions(failure.state, s.immediate)
+    state = failure.state
+    imm = apply_actions(state, s.immediate)
     fin = apply_actions(imm, s.final)
     out = []
-    for state in (imm, fin) if s.final else (fin,):
+    for after in (imm, fin) if s.final else (fin,):
         out += [
             f.rule
-            for f in dpmsmt.check(state, before=failure.state).findings
+            for f in dpmsmt.check(after, before=state).findings
             if f.severity is Severity.ERROR and f.rule not in IGNORED and f.fingerprint not in pre
         ]
     return out
@@ -331,12 +332,12 @@ def test_derived_pairs_equal_joint_solving_on_generated_sites(t):
 def test_new_servers_are_renumbered_in_a_derived_union():
     """Each part was solved alone, so each calls its new server NEW-DPM-1; a joint solve numbers
     them by the failed server's place among the failed servers, and so does the union."""
-    estate = res._estate(small())
+    estate = Estate.of(small())
 
     def part(p, server):
         new = move_action(server, p, "NEW-DPM-1", (f"{server}/D:\\",), (), None, None, "4.2")
         cost = dict.fromkeys(CRITERIA, 0) | {"new_servers": 1, "max_load": 2}
-        return res.FailureSet(
+        return FailureSet(
             failed=(p,),
             complete=True,
             optimal=True,
@@ -346,15 +347,15 @@ def test_new_servers_are_renumbered_in_a_derived_union():
             footprint=frozenset({p, "NEW-DPM-1"}),
         )
 
-    union = res._union(estate, ("A", "F"), [part("A", "SA"), part("F", "SF")])
-    assert [(a.from_, a.to) for a in union.actions] == [("A", "NEW-DPM-1"), ("F", "NEW-DPM-2")]
-    assert [a.steps[0] for a in union.actions] == [
+    joint = union(estate, ("A", "F"), [part("A", "SA"), part("F", "SF")])
+    assert [(a.from_, a.to) for a in joint.actions] == [("A", "NEW-DPM-1"), ("F", "NEW-DPM-2")]
+    assert [a.steps[0] for a in joint.actions] == [
         "Install a new DPM server NEW-DPM-1 (DPM 2012 R2 (4.2))",
         "Install a new DPM server NEW-DPM-2 (DPM 2012 R2 (4.2))",
     ]
-    assert "NEW-DPM-1" not in " ".join(union.actions[1].steps)
-    assert union.delta == {"NEW-DPM-1": 1, "NEW-DPM-2": 1, "A": -1, "F": -1}
-    assert union.cost["new_servers"] == 2 and union.derived
+    assert "NEW-DPM-1" not in " ".join(joint.actions[1].steps)
+    assert joint.delta == {"NEW-DPM-1": 1, "NEW-DPM-2": 1, "A": -1, "F": -1}
+    assert joint.cost["new_servers"] == 2 and joint.derived
 
 
 # -- output and exit codes --------------------------------------------------------------------
@@ -419,58 +420,59 @@ def test_text_output(capsys):
     assert "every failure set has a complete plan" in out
 
 
-def test_exit_1_when_a_failure_set_has_no_complete_plan(capsys, monkeypatch):
-    real = res.synthesize
+def only_moves(topology, **kw):  # DPM1's servers cannot move: DPM3 knows every server
+    return synthesize(topology, allow=["move"], **kw)
 
-    def only_moves(topology, **kw):  # DPM1's servers cannot move: DPM3 knows every server
-        return real(topology, allow=["move"], **kw)
 
-    monkeypatch.setattr(res, "synthesize", only_moves)
-    code, out, _ = run(["resilience", str(SEED), "--format", "json", "--jobs", "1"], capsys)
-    assert code == 1
-    doc = json.loads(out)
-    dpm1 = doc["sets"][0]
+def dpm3_gives_up(topology, *, failed, **kw):
+    if "DPM3" in failed:
+        raise SolverGaveUp("the solver gave up: timeout")
+    return synthesize(topology, failed=failed, **kw)
+
+
+def not_optimal(topology, **kw):
+    return replace(synthesize(topology, **kw), optimal=False)
+
+
+def a_not_optimal(topology, *, failed, **kw):
+    out = synthesize(topology, failed=failed, **kw)
+    return replace(out, optimal=False) if failed == ["A"] else out
+
+
+def test_exit_1_when_a_failure_set_has_no_complete_plan():
+    result = resilience(seed(), failures=1, jobs=1, planner=only_moves)
+    assert result.exit_code() == 1
+    dpm1 = result.sets[0].to_json()
     assert dpm1["failed"] == ["DPM1"] and not dpm1["complete"]
     assert dpm1["unprotected"] == ["Server1/D:\\"] and dpm1["cost"]["unprotected"] == 1
-    assert doc["single_points_of_failure"] == ["DPM1", "DPM2"]
+    assert result.single_points_of_failure == ("DPM1", "DPM2")
 
 
-def test_exit_3_when_the_solver_gives_up(capsys, monkeypatch):
-    real = res.synthesize
-
-    def gives_up(topology, *, failed, **kw):
-        if "DPM3" in failed:
-            raise SolverGaveUp("the solver gave up: timeout")
-        return real(topology, failed=failed, **kw)
-
-    monkeypatch.setattr(res, "synthesize", gives_up)
-    code, out, _ = run(["resilience", str(SEED), "--format", "json", "--jobs", "1"], capsys)
-    assert code == 3
-    doc = json.loads(out)
-    dpm3 = doc["sets"][2]
-    assert dpm3["cost"] is None and dpm3["optimal"] is False and not doc["optimal"]
-
-    def not_optimal(topology, **kw):
-        return replace(real(topology, **kw), optimal=False)
-
-    monkeypatch.setattr(res, "synthesize", not_optimal)
-    assert run(["resilience", str(SEED), "--jobs", "1"], capsys)[0] == 3
+def test_exit_3_when_the_solver_gives_up():
+    result = resilience(seed(), failures=1, jobs=1, planner=dpm3_gives_up)
+    assert result.exit_code() == 3
+    dpm3 = result.sets[2].to_json()
+    assert dpm3["cost"] is None and dpm3["optimal"] is False and not result.optimal
+    assert resilience(seed(), failures=1, jobs=1, planner=not_optimal).exit_code() == 3
 
 
-def test_a_part_that_is_not_proved_optimal_makes_its_unions_not_optimal(monkeypatch):
-    real = res.synthesize
-
-    def slow_a(topology, *, failed, **kw):
-        out = real(topology, failed=failed, **kw)
-        return replace(out, optimal=False) if failed == ["A"] else out
-
-    monkeypatch.setattr(res, "synthesize", slow_a)
-    result = resilience(small(), failures=2, jobs=1)
+def test_a_part_that_is_not_proved_optimal_makes_its_unions_not_optimal():
+    result = resilience(small(), failures=2, jobs=1, planner=a_not_optimal)
     sets = by_failed(result)
     assert not sets[("A",)].optimal and sets[("A",)].cost is not None
     assert sets[("A", "D")].derived and not sets[("A", "D")].optimal
     assert sets[("D", "F")].derived and sets[("D", "F")].optimal
     assert result.exit_code() == 3 and result.unknown[0] == ("A",)
+
+
+def test_a_planner_runs_in_the_workers_too():
+    """The planner reaches the spawned workers (a module-level function pickles by name)."""
+    result = resilience(seed(), failures=2, jobs=2, planner=dpm3_gives_up, decompose=False)
+    assert [s.failed for s in result.sets if s.cost is None] == [
+        ("DPM3",),
+        ("DPM1", "DPM3"),
+        ("DPM2", "DPM3"),
+    ]
 
 
 def test_bad_options_exit_2(capsys):

@@ -10,21 +10,20 @@ from pathlib import Path
 import pytest
 
 import dpmsmt
-from dpmsmt import resilience as resilience_module
-from dpmsmt import workload
-from dpmsmt.resilience import resilience
+from dpmsmt.resilience import SetPool, SetSolver, resilience, solve_set
+from dpmsmt.workload import Workload
 
 SEED = Path(__file__).resolve().parent.parent / "models" / "seed" / "before.yaml"
 
 
 def test_the_pool_pays_only_for_long_work_on_several_processors():
-    w = workload.Workload()
+    w = Workload()
     for _ in range(3):
         w.record(0.2)
     assert not w.worth_a_pool(10, 2)  # 2 s left: not worth starting workers
     assert w.worth_a_pool(1000, 2)  # 200 s left
     assert not w.worth_a_pool(1000, 1)  # one processor: nothing to share
-    assert not workload.Workload(solved=2, seconds=100.0).worth_a_pool(1000, 4)  # too few samples
+    assert not Workload(solved=2, seconds=100.0).worth_a_pool(1000, 4)  # too few samples
 
 
 def four_cpus(monkeypatch):
@@ -38,22 +37,22 @@ def test_a_small_estate_starts_no_pool_by_default(monkeypatch):
     def no_pool(*_a, **_k):
         raise AssertionError("a process pool for a handful of failure sets")
 
-    monkeypatch.setattr(resilience_module, "_pool", no_pool)
     topology = dpmsmt.load(str(SEED))
-    assert resilience(topology, failures=2).sets == resilience(topology, failures=2, jobs=1).sets
+    by_default = resilience(topology, failures=2, pool=no_pool)
+    assert by_default.sets == resilience(topology, failures=2, jobs=1).sets
 
 
-class _Inline:
+class Inline:
     """A pool that answers each set as it is submitted, in this process (Z3 is not thread-safe
     and spawning workers is slow); it stands for the process pool `resilience` would start."""
 
-    def __init__(self, topology, jobs):
-        resilience_module._WORKER["topology"] = topology
+    def __init__(self, solve, jobs):
+        self.solve = solve
         self.jobs = jobs
 
-    def submit(self, fn, *args):
+    def submit(self, failed):
         future = Future()
-        future.set_result(fn(*args))
+        future.set_result(self.solve(failed))
         return future
 
     def shutdown(self, wait=True, cancel_futures=False):
@@ -62,24 +61,67 @@ class _Inline:
 
 def test_long_work_gets_a_pool_and_the_same_answer(monkeypatch):
     four_cpus(monkeypatch)
-    monkeypatch.setattr(workload, "POOL_WORTH_SECONDS", 0.0)
-    monkeypatch.setattr(workload, "SAMPLES", 1)
     used = []
 
-    def pool(topology, jobs):
+    def pool(solve, jobs):
         used.append(jobs)
-        return _Inline(topology, jobs)
+        return Inline(solve, jobs)
 
-    monkeypatch.setattr(resilience_module, "_pool", pool)
     topology = dpmsmt.load(str(SEED))
-    assert resilience(topology, failures=2).sets == resilience(topology, failures=2, jobs=1).sets
+    eager = Workload(worth_seconds=0.0, samples=1)
+    pooled = resilience(topology, failures=2, pool=pool, workload=eager)
+    assert pooled.sets == resilience(topology, failures=2, jobs=1).sets
     assert used == [4]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_an_explicit_jobs_is_obeyed(monkeypatch, jobs):
-    monkeypatch.setattr(workload, "POOL_WORTH_SECONDS", 1e9)
+def test_an_explicit_jobs_is_obeyed(jobs):
     used = []
-    monkeypatch.setattr(resilience_module, "_pool", lambda t, j: used.append(j) or _Inline(t, j))
-    resilience(dpmsmt.load(str(SEED)), failures=2, jobs=jobs)
+    pool = lambda s, j: used.append(j) or Inline(s, j)  # noqa: E731
+    resilience(dpmsmt.load(str(SEED)), failures=2, jobs=jobs, pool=pool)
     assert used == ([2] if jobs == 2 else [])
+
+
+def test_the_process_pool_gives_the_same_answers():
+    """The real pool (spawned workers) against this process, on the seed's pairs."""
+    topology = dpmsmt.load(str(SEED))
+    two = resilience(topology, failures=2, jobs=2, decompose=False)
+    assert two.sets == resilience(topology, failures=2, jobs=1, decompose=False).sets
+
+
+def broken_planner(topology, **_kw):
+    raise ValueError("a planner that fails")
+
+
+def test_an_error_in_a_worker_reaches_the_caller():
+    with pytest.raises(ValueError, match="a planner that fails"):
+        resilience(dpmsmt.load(str(SEED)), failures=1, jobs=2, planner=broken_planner)
+
+
+def test_an_interrupted_analysis_stops_its_pool_without_waiting():
+    shutdowns = []
+
+    class Recording(Inline):
+        def shutdown(self, wait=True, cancel_futures=False):
+            shutdowns.append((wait, cancel_futures))
+
+    def interrupt(done, total):
+        if done == total - 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        resilience(dpmsmt.load(str(SEED)), failures=1, jobs=2, pool=Recording, progress=interrupt)
+    assert shutdowns == [(False, True)]
+    resilience(dpmsmt.load(str(SEED)), failures=1, jobs=2, pool=Recording)
+    assert shutdowns == [(False, True), (True, False)]
+
+
+def test_a_few_sets_start_a_few_workers():
+    topology = dpmsmt.load(str(SEED))
+    pool = SetPool(SetSolver(topology), jobs=8)
+    try:
+        answer = pool.submit(("DPM1",)).result()
+        assert pool.workers == 1
+    finally:
+        pool.shutdown()
+    assert answer == solve_set(topology, ("DPM1",), 60.0)
