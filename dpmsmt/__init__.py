@@ -32,7 +32,7 @@ _HOMES = {
     "load": "dpmsmt.io.loader",
     "loads": "dpmsmt.io.loader",
     "Topology": "dpmsmt.model",
-    "Plan": "dpmsmt.synth",
+    "Plan": "dpmsmt.plan",
     "apply": "dpmsmt.synth",
     "suggest_moves": "dpmsmt.synth",
     "import_exports": "dpmsmt.importer",
@@ -105,4 +105,5 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
     from dpmsmt.io.dump import dump
     from dpmsmt.io.loader import load, loads
     from dpmsmt.model import Topology
-    from dpmsmt.synth import Plan, apply, suggest_moves
+    from dpmsmt.plan import Plan
+    from dpmsmt.synth import apply, suggest_moves

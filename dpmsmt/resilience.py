@@ -100,6 +100,7 @@ from dpmsmt.actions import Action
 from dpmsmt.findings import SolverGaveUp
 from dpmsmt.graph import protection_graph
 from dpmsmt.model import Topology, canon
+from dpmsmt.plan import SecondaryChoice, failover_server_name
 from dpmsmt.synth import (
     CRITERIA,
     _ordered,
@@ -392,13 +393,7 @@ def _reach(estate: _Estate, dpms: Iterable[str]) -> frozenset[str]:
 
 def _new_name(estate: _Estate, failed: Sequence[str], p: str) -> str:
     """The name a joint solve gives p's new DPM server (synth: one per failed server)."""
-    down = sorted({*failed, *estate.already_down}, key=canon)
-    index = down.index(p) + 1
-    taken = {canon(n) for n in estate.topology.dpm_servers}
-    k = index
-    while canon(f"NEW-DPM-{k}") in taken:
-        k += len(down)
-    return f"NEW-DPM-{k}"
+    return failover_server_name(estate.topology.dpm_servers, {*failed, *estate.already_down}, p)
 
 
 def _rename(r: FailureSet, estate: _Estate, failed: Sequence[str]):
@@ -552,7 +547,8 @@ def _reassign_out_of(
         if not _is_reassign(a) or a.to not in others:
             immediate.append(a)
             continue
-        targets, nsec = r.alternatives.get(("reassign-secondary", a.dpm), ((), 0))
+        choice = r.alternatives.get(("reassign-secondary", a.dpm), SecondaryChoice((), 0))
+        targets, nsec = choice.targets, choice.holds
         free = [t for t in targets if t not in others]  # `others` is whole components
         if not free:
             return None
@@ -587,10 +583,11 @@ def _move_out_of(
             immediate.append(a)
             continue
         alternative = r.alternatives.get(a.server)
-        free = [m for m in alternative[0] if m not in others] if alternative else []
+        free = [m for m in alternative.members if m not in others] if alternative else []
         if not free:
             return None
-        _, k_target, k_protector, secondary = alternative
+        k_target, k_protector = alternative.target_holds, alternative.protector_holds
+        secondary = alternative.secondary
         _shift(loads, delta, held(a.to, k_target, k_protector), -1)
         m = _least_loaded(free, lambda m, t=k_target, p=k_protector: held(m, t, p), loads)
         _shift(loads, delta, held(m, k_target, k_protector), +1)

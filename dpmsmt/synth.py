@@ -28,7 +28,7 @@ import copy
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import z3
@@ -39,6 +39,7 @@ from dpmsmt.check import check
 from dpmsmt.encode import ChangeView, DsChange, DsFacts, Grounder, View, model_values
 from dpmsmt.findings import Severity, SolverGaveUp, UsageError, fingerprint
 from dpmsmt.model import DataSource, DpmServer, ProtectedServer, Topology, canon, evolve
+from dpmsmt.plan import MoveClass, Plan, SecondaryChoice, Suggestion, failover_server_name
 from dpmsmt.rules import Scope, all_rules, get
 
 __all__ = ["CRITERIA", "Plan", "Suggestion", "apply", "suggest_moves", "synthesize"]
@@ -60,73 +61,6 @@ REPOINTING = frozenset(("switch", "switch-back", "move", "new-dpm"))  # the agen
 MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
 PLACE_RLIMIT = 500_000  # solver work for the least largest load of a placement
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
-
-
-@dataclass(frozen=True)
-class Plan:
-    """One recovery plan: its phases, costs, what it keeps and loses, and its proof states."""
-
-    rank: int
-    complete: bool
-    cost: dict
-    immediate: tuple[Action, ...]
-    final: tuple[Action, ...]
-    keeps: dict
-    loses: dict
-    unprotected: tuple[str, ...] = ()
-    blocked_by: dict = field(default_factory=dict)
-    immediate_state: Topology | None = field(default=None, compare=False, repr=False)
-    final_state: Topology | None = field(default=None, compare=False, repr=False)
-    # the choices whose alternatives give the plan the same costs but max_load. Per moved
-    # server: (the members of its move class; data sources the target holds; those its
-    # protector holds; the failed primary's secondary). Per ("reassign-secondary", y): (the
-    # legal new secondaries of y; the data sources the new one holds)
-    alternatives: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def phases(self) -> dict[str, tuple[Action, ...]]:
-        return {"immediate": self.immediate, "final": self.final}
-
-    @property
-    def actions(self) -> tuple[Action, ...]:
-        return self.immediate + self.final
-
-    def sort_key(self) -> tuple:
-        return tuple(sorted(a.sort_key() for a in self.actions))
-
-    def to_json(self) -> dict:
-        out = {
-            "rank": self.rank,
-            "complete": self.complete,
-            "cost": self.cost,
-            "phases": {
-                "immediate": [a.to_json() for a in self.immediate],
-                "final": [a.to_json() for a in self.final],
-            },
-            "actions": [a.to_json() for a in self.actions],
-            "keeps": self.keeps,
-            "loses": self.loses,
-        }
-        if not self.complete:
-            out["unprotected"] = list(self.unprotected)
-            out["blocked_by"] = self.blocked_by
-        return out
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """The answer of suggest-move: plans best first, and what was assumed."""
-
-    file: str
-    failed: tuple[str, ...]
-    removed: tuple[str, ...]
-    preexisting: tuple[str, ...]
-    plans: tuple[Plan, ...]
-    optimal: bool = True
-
-    @property
-    def complete(self) -> bool:
-        return any(p.complete for p in self.plans)
 
 
 # ------------------------------------------------------------------------------------------
@@ -902,12 +836,7 @@ class _Problem:
 
     def _new_name(self, p: str) -> str:
         """The placeholder name of the new DPM server that takes p's servers (one per p)."""
-        index = sorted(self.down, key=canon).index(p) + 1
-        taken = {canon(n) for n in self.state.dpm_servers}
-        k = index
-        while canon(f"NEW-DPM-{k}") in taken:
-            k += len(self.down)
-        return f"NEW-DPM-{k}"
+        return failover_server_name(self.state.dpm_servers, self.down, p)
 
     # -- the optimization problem ------------------------------------------------------------
     def build(self, expand: bool = True):
@@ -1631,7 +1560,7 @@ class _Problem:
         loads, the new secondaries and, per moved server, its class (`Plan.alternatives`)."""
         loads = dict(self.base_loads)
         items: list[tuple[tuple, list[tuple[str, dict[str, int]]]]] = []
-        alternatives: dict[str, tuple] = {}
+        alternatives: dict = {}
         for gi, opt, name in sorted(chosen, key=lambda c: canon(c[2])):
             if opt.kind == "move":
                 g, imm = self.groups[gi], rows[(gi, opt)][0]
@@ -1639,11 +1568,11 @@ class _Problem:
                 held = [(m, _Held(self, g, imm, opt.target, m)) for m in members]
                 items.append(((1, canon(name), gi, name), held))
                 rep_held = dict(held[members.index(opt.target)][1].items())
-                alternatives[name] = (
-                    tuple(members),
-                    rep_held.get(opt.target, 0),
-                    sum(k for d, k in rep_held.items() if d != opt.target),
-                    g.secondary,
+                alternatives[name] = MoveClass(
+                    members=tuple(members),
+                    target_holds=rep_held.get(opt.target, 0),
+                    protector_holds=sum(k for d, k in rep_held.items() if d != opt.target),
+                    secondary=g.secondary,
                 )
             elif opt.kind != "none":
                 imm, fin = rows[(gi, opt)]
@@ -1653,7 +1582,7 @@ class _Problem:
             nsec = self._reassigned_count(y)
             targets = variables["reassign_targets"][y]
             items.append(((0, canon(y), 0, y), [(t, {t: nsec}) for t in targets]))
-            alternatives[("reassign-secondary", y)] = (tuple(targets), nsec)
+            alternatives[("reassign-secondary", y)] = SecondaryChoice(tuple(targets), nsec)
         items.sort(key=lambda item: item[0])  # new secondaries (the largest loads) first
         placed = self._greedy(items, loads, max(loads.values(), default=0))
         if placed is None and floor_only:
