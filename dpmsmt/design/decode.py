@@ -15,10 +15,9 @@ from dpmsmt.design.result import Design
 from dpmsmt.design.steps import secondary_action
 from dpmsmt.findings import Severity
 from dpmsmt.model import DpmServer, Topology, canon
+from dpmsmt.plan import new_server_name
 
 __all__ = ["Decoder"]
-
-_NEW = "NEW-DPM-"
 
 
 class Decoder:
@@ -62,17 +61,12 @@ class Decoder:
         )
 
     def _names(self, chosen: list[Candidate]) -> dict[str, str]:
-        """Slot -> NEW-DPM-k, numbered by first use, skipping names the estate has."""
-        base = self.q.base
-        taken = {canon(n) for n in base.dpm_servers} | {canon(n) for n in base.servers}
+        """Slot -> NEW-DPM-k, in order of first use (servers in name order)."""
+        taken = [*self.q.base.dpm_servers, *self.q.base.servers]
         names: dict[str, str] = {}
-        k = 0
         for c in chosen:
             if c.slot is not None and c.t not in names:
-                k += 1
-                while canon(f"{_NEW}{k}") in taken:
-                    k += 1
-                names[c.t] = f"{_NEW}{k}"
+                names[c.t] = new_server_name([*taken, *names.values()])
         return names
 
     def _state(self, chosen: list[Candidate], names: dict[str, str]) -> Topology:

@@ -26,11 +26,11 @@ from dpmsmt.design.problem import any_of
 from dpmsmt.design.result import CRITERIA, Design
 from dpmsmt.findings import SolverGaveUp
 from dpmsmt.model import canon
+from dpmsmt.plan import NEW_DPM
 
 __all__ = ["SEARCH_SHARE", "Search"]
 
 SEARCH_SHARE = 0.6  # of the time left, what improving a found design may take
-_NEW = "NEW-DPM-"
 
 
 class Search:
@@ -235,4 +235,4 @@ class Search:
 def _order(c: Candidate) -> tuple:
     if c.slot is None:
         return (canon(c.t), 0)
-    return (canon(_NEW), c.slot)
+    return (canon(NEW_DPM), c.slot)
