@@ -16,7 +16,7 @@ produce are grounded through the same `reads`/`holds` of every error rule (stati
 that `check` uses, and `count > 0 → formula` is asserted. Rule instances the estate already
 violated before the failure do not constrain (they are `preexisting`) where the error after
 the option is the same one, by fingerprint, as `check` matches it. Costs are the criteria of
-rules.md, minimized lexicographically (`_lexmin`, binary search per criterion on one
+rules.md, minimized lexicographically (`optimize.search.lexmin`, binary search per criterion on one
 incremental solver); equal-cost plans are ordered by their
 sorted action lists and later plans come from blocking earlier ones. Every plan is then applied
 and proved legal by `check` on its states before it is shown.
@@ -25,7 +25,6 @@ and proved legal by `check` on its states before it is shown.
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -39,6 +38,10 @@ from dpmsmt.check import check
 from dpmsmt.encode import ChangeView, DsChange, DsFacts, Grounder, View, model_values
 from dpmsmt.findings import Severity, SolverGaveUp, UsageError, fingerprint
 from dpmsmt.model import DataSource, DpmServer, ProtectedServer, Topology, canon, evolve
+from dpmsmt.optimize.explain import irreducible
+from dpmsmt.optimize.placement import CANDIDATES, greedy, least_peak
+from dpmsmt.optimize.search import attempts, block, lexmin
+from dpmsmt.optimize.smt import SmtText, conj, disj, total
 from dpmsmt.plan import MoveClass, Plan, SecondaryChoice, Suggestion, failover_server_name
 from dpmsmt.rules import Scope, all_rules, get
 
@@ -58,8 +61,7 @@ EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
 HISTORY = "HISTORY-LEFT-BEHIND"  # what the cost `history_broken` counts
 REPOINTING = frozenset(("switch", "switch-back", "move", "new-dpm"))  # the agent changes
-MOVE_CANDIDATES = 16  # legal move targets kept per group and outcome (the least loaded)
-PLACE_RLIMIT = 500_000  # solver work for the least largest load of a placement
+MOVE_CANDIDATES = CANDIDATES  # legal move targets kept per group and outcome (the least loaded)
 _OPTIONS_ORDER = ("move", "new-dpm", "none", "rebuild", "switch", "switch-back")
 
 
@@ -440,43 +442,6 @@ def _preexisting(before: Topology, timeout: float | None) -> tuple[set[str], set
     return answer
 
 
-def _lexmin(definitions: str, cons: list, costs: list, timeout: float | None):
-    """The lexicographically least model of `cons` for `costs` (each a sum of non-negative
-    terms): for each cost in turn, a binary search between 0 and its value in the last model,
-    on one incremental QF_LIA solver, then the cost fixed at its least value. Returns (sat,
-    model, None); (unsat, None, None); or (unknown, the best model so far or None, reason) when
-    the time limit comes first. z3.Optimize gives the same optimum, ten times slower on these
-    problems (its lexicographic combination of eight objectives)."""
-    deadline = time.monotonic() + (timeout if timeout is not None else 600)
-    solver = z3.SolverFor("QF_LIA")
-    solver.set("random_seed", 0)
-    solver.from_string(definitions)
-    solver.add(cons)
-
-    def check(*extra) -> z3.CheckSatResult:
-        solver.set("timeout", max(1, int((deadline - time.monotonic()) * 1000)))
-        return solver.check(*extra)
-
-    result = check()
-    if result != z3.sat:
-        return result, None, solver.reason_unknown() if result == z3.unknown else None
-    model = solver.model()
-    for cost in costs:
-        low, high = 0, model.eval(cost, model_completion=True).as_long()
-        while low < high:
-            middle = (low + high) // 2
-            result = check(cost <= middle)
-            if result == z3.sat:
-                model = solver.model()
-                high = model.eval(cost, model_completion=True).as_long()
-            elif result == z3.unsat:
-                low = middle + 1
-            else:
-                return z3.unknown, model, solver.reason_unknown()
-        solver.add(cost == high)
-    return z3.sat, model, None
-
-
 def _lost_terms(p: str, server, final, count: str, up_final) -> list[str]:
     """Cost terms of `secondary_lost` for `count` servers like `server` that take an option
     (their state `final`): per secondary after it, the data sources on p that had one and hold
@@ -496,68 +461,6 @@ def _lost_terms(p: str, server, final, count: str, up_final) -> list[str]:
 def _by_name(item: tuple) -> tuple:
     """Sort key of (name or None, value) pairs: by the name's canonical form, None first."""
     return (item[0] is not None, canon(item[0] or ""))
-
-
-def _peak_with(loads: dict[str, int], held) -> int:
-    """The largest load among the DPM servers that `held` adds to."""
-    return max((loads.get(d, 0) + k for d, k in held.items()), default=0)
-
-
-def _largest_first(items, loads) -> tuple[int, dict]:
-    """Each choice, the largest first, on its candidate with the least peak (then by name):
-    the classic heuristic for the least largest load."""
-    loads = dict(loads)
-    placed = {}
-
-    def weight(item):
-        return -max((sum(k for _, k in h.items()) for _, h in item[1]), default=0), item[0]
-
-    for key, candidates in sorted(items, key=weight):
-        target, held = min(candidates, key=lambda c: (_peak_with(loads, c[1]), canon(c[0])))
-        for d, k in held.items():
-            loads[d] = loads.get(d, 0) + k
-        placed[key] = target
-    return max(loads.values(), default=0), placed
-
-
-def _improve(items, loads, placed: dict) -> tuple[int, dict]:
-    """Local search on a placement: while some choice on a DPM server at the peak has another
-    candidate that keeps every server it adds to below the peak, move it there (the first such
-    choice by key, the first candidate by name). Each step lowers the peak or the number of
-    servers at it. Returns the final peak and placement."""
-    placed = dict(placed)
-    by_key = {key: dict(candidates) for key, candidates in items}
-    keys = sorted(by_key)
-    names = {key: sorted(by_key[key], key=canon) for key in keys}
-    current = dict(loads)
-    for key in keys:
-        for d, k in by_key[key][placed[key]].items():
-            current[d] = current.get(d, 0) + k
-    while True:
-        peak = max(current.values(), default=0)
-        step = None
-        for key in keys:
-            here = dict(by_key[key][placed[key]].items())
-            if not any(k and current.get(d, 0) == peak for d, k in here.items()):
-                continue
-            for target in names[key]:
-                if target != placed[key] and all(
-                    current.get(d, 0) - here.get(d, 0) + k < peak
-                    for d, k in by_key[key][target].items()
-                    if k
-                ):
-                    step = (key, target)
-                    break
-            if step:
-                break
-        if step is None:
-            return peak, placed
-        key, target = step
-        for d, k in by_key[key][placed[key]].items():
-            current[d] -= k
-        for d, k in by_key[key][target].items():
-            current[d] = current.get(d, 0) + k
-        placed[key] = target
 
 
 class _Held:
@@ -850,32 +753,8 @@ class _Problem:
         per class stands for all its members and `max_load` is left to `_plan`, which places
         servers on members.
         """
-        lines: list[str] = []
-        declared: list[str] = []
-
-        def int_var(name: str) -> z3.ArithRef:
-            declared.append(f"(declare-const {name} Int)")
-            return z3.Int(name)
-
-        def bool_var(name: str) -> z3.BoolRef:
-            declared.append(f"(declare-const {name} Bool)")
-            return z3.Bool(name)
-
-        def conj(names) -> str:
-            names = list(names)
-            return (
-                "true" if not names else names[0] if len(names) == 1 else f"(and {' '.join(names)})"
-            )
-
-        def disj(terms) -> str:
-            terms = list(terms)
-            return (
-                "false" if not terms else terms[0] if len(terms) == 1 else f"(or {' '.join(terms)})"
-            )
-
-        def total(terms) -> str:
-            terms = list(terms)
-            return "0" if not terms else terms[0] if len(terms) == 1 else f"(+ {' '.join(terms)})"
+        smt = SmtText()
+        int_var, bool_var = smt.int_var, smt.bool_var
 
         counts: dict[tuple[int, _Option], z3.ArithRef] = {}
         repointing: dict[int, list[str]] = {}  # group -> counts of options that change agents
@@ -889,8 +768,8 @@ class _Problem:
         for p in self.rebuildable:
             names = [n for ns in self.rebuild_terms[p].values() for n in ns]
             used.update(names)
-            lines.append(f"(assert (not (and {now[p]} {fin_[p]})))")
-            lines.append(f"(assert (=> (or {now[p]} {fin_[p]}) {conj(names)}))")
+            smt.add(f"(not (and {now[p]} {fin_[p]}))")
+            smt.add(f"(=> (or {now[p]} {fin_[p]}) {conj(names)})")
         cost: dict[str, list[str]] = {c: [] for c in CRITERIA}
 
         def up_final(x: str | None) -> str:
@@ -921,18 +800,18 @@ class _Problem:
                 counts[(gi, opt)] = int_var(c)
                 rows[(gi, opt)] = (imm, fin)
                 group.append(c)
-                lines.append(f"(assert (>= {c} 0))")
+                smt.add(f"(>= {c} 0)")
                 if opt.kind == "none":  # its data sources keep their secondaries
                     cost["unprotected"].append(f"(* {g.datasources} {c})")
                     cost["secondary_lost"] += _lost_terms(g.p, server, server, c, up_final)
                     continue
                 used.update(names)
                 if names:
-                    lines.append(f"(assert (=> (> {c} 0) {conj(names)}))")
+                    smt.add(f"(=> (> {c} 0) {conj(names)})")
                 if opt.kind == "rebuild":
-                    lines.append(f"(assert (=> (> {c} 0) {now[g.p]}))")
+                    smt.add(f"(=> (> {c} 0) {now[g.p]})")
                 if opt.kind == "switch-back":
-                    lines.append(f"(assert (=> (> {c} 0) {fin_[g.p]}))")
+                    smt.add(f"(=> (> {c} 0) {fin_[g.p]})")
                 final = fin if fin is not None else imm
                 history = self.legal.history_counts(server, final, view)
                 used.update(history)
@@ -951,7 +830,7 @@ class _Problem:
                 for d, k in self._held(g, final).items():
                     if d in load_terms:
                         load_terms[d].append(f"(* {k} {c})")
-            lines.append(f"(assert (= {total(group)} {len(g.servers)}))")
+            smt.add(f"(= {total(group)} {len(g.servers)})")
             for p in self.rebuildable:
                 if p == g.p:
                     back = counts.get((gi, _Option("switch-back", g.secondary)))
@@ -959,7 +838,7 @@ class _Problem:
                         backs.setdefault(p, []).append(back.decl().name())
         for p in self.rebuildable:
             back = backs.get(p, [])
-            lines.append(f"(assert (=> {fin_[p]} {f'(> {total(back)} 0)' if back else 'false'}))")
+            smt.add(f"(=> {fin_[p]} {f'(> {total(back)} 0)' if back else 'false'})")
         # reassign-secondary: one new secondary at most per DPM server whose secondary is down
         reassign: dict[tuple[str, str | None], z3.BoolRef] = {}
         chosen: dict[str, str] = {}  # DPM server -> whether it gets a new secondary
@@ -972,15 +851,15 @@ class _Problem:
             if not expand and legal:  # one choice; `_place` picks the target among `legal`
                 v = f"reassign!{yi}"
                 reassign[(y, None)] = bool_var(v)
-                lines.append(f"(assert (=> {v} {disj(legal.values())}))")
+                smt.add(f"(=> {v} {disj(legal.values())})")
                 choice.append(v)
             for ti, t in enumerate(legal if expand else ()):
                 v = f"reassign!{yi}!{ti}"
                 reassign[(y, t)] = bool_var(v)
-                lines.append(f"(assert (=> {v} {legal[t]}))")
+                smt.add(f"(=> {v} {legal[t]})")
                 choice.append(v)
             if len(choice) > 1:
-                lines.append(f"(assert ((_ at-most 1) {' '.join(choice)}))")
+                smt.add(f"((_ at-most 1) {' '.join(choice)})")
             chosen[y] = disj(choice)
             given = self._reassigned_count(y)
             for ti, t in enumerate(legal if expand else ()):
@@ -999,23 +878,21 @@ class _Problem:
             f"(ite {disj(f'(> {c} 0)' for c in cs)} 1 0)" for cs in new_used.values()
         ]
         cost["rebuilds"] = [f"(ite (or {now[p]} {fin_[p]}) 1 0)" for p in ordered]
-        declared.append("(declare-const max_load Int)")
+        smt.declare("max_load")
         if not expand:
             load_terms, loads = {}, {}
-            lines.append("(assert (= max_load 0))")  # placed in _plan
+            smt.add("(= max_load 0)")  # placed in _plan
         for d, base in loads.items():
-            lines.append(f"(assert (>= max_load (+ {base} {total(load_terms.get(d, []))})))")
+            smt.add(f"(>= max_load (+ {base} {total(load_terms.get(d, []))}))")
         for d, terms in load_terms.items():
             if d not in loads:
-                lines.append(f"(assert (>= max_load {total(terms)}))")
+                smt.add(f"(>= max_load {total(terms)})")
         costs = {}
         for c in CRITERIA:
             if c == "max_load":
                 costs[c] = z3.Int("max_load")
                 continue
-            declared.append(f"(declare-const cost!{c} Int)")
-            lines.append(f"(assert (= cost!{c} {total(cost[c])}))")
-            costs[c] = z3.Int(f"cost!{c}")
+            costs[c] = smt.define(f"cost!{c}", total(cost[c]))
         by_group: dict[int, list] = {}
         for (gi, opt), c in counts.items():
             by_group.setdefault(gi, []).append((opt, c))
@@ -1029,7 +906,7 @@ class _Problem:
             "rows": rows,
             "expand": expand,
             "reassign_targets": {y: [t for t, _ in ts] for y, ts in reassign_candidates.items()},
-            "smt": "\n".join([*declared, *lines]),
+            "smt": smt.text(),
         }
         return variables, costs
 
@@ -1352,10 +1229,8 @@ class _Problem:
         optimal = True
         refused = False  # the proof refused a plan the search found
         seen: set[tuple] = set()
-        attempts = 0
-        while len(plans) < top and attempts < top * 4 + 8:
-            attempts += 1
-            result, model, reason = _lexmin(
+        for _ in attempts(top, plans):
+            result, model, reason = lexmin(
                 definitions, [*cons, *blocks], [costs[c] for c in self.order], timeout
             )
             if result == z3.unsat:
@@ -1379,7 +1254,7 @@ class _Problem:
                 tied = self._tied(cons + blocks, costs, best, decision, model, limit)
             candidates = []
             for m in tied:
-                blocks.append(_block(m, decision))
+                blocks.append(block(m, decision))
                 # once a plan of this cost reaches the least possible largest load, a tied
                 # model that cannot reach it is worse: skip it rather than place it
                 at_floor = any(p.cost["max_load"] <= floor for p in candidates)
@@ -1425,11 +1300,11 @@ class _Problem:
         out = []
         if first is not None:
             out.append(first)
-            solver.add(_block(first, decision))
+            solver.add(block(first, decision))
         while len(out) < limit and solver.check() == z3.sat:
             m = solver.model()
             out.append(m)
-            solver.add(_block(m, decision))
+            solver.add(block(m, decision))
         return out
 
     def _fits(self, variables, floor: int, model) -> list[z3.BoolRef]:
@@ -1584,117 +1459,18 @@ class _Problem:
             items.append(((0, canon(y), 0, y), [(t, {t: nsec}) for t in targets]))
             alternatives[("reassign-secondary", y)] = SecondaryChoice(tuple(targets), nsec)
         items.sort(key=lambda item: item[0])  # new secondaries (the largest loads) first
-        placed = self._greedy(items, loads, max(loads.values(), default=0))
+        placed = greedy(items, loads, max(loads.values(), default=0))
         if placed is None and floor_only:
             return None
         if placed is None:
-            peak, fallback = self._least_peak(items, loads)
-            placed = self._greedy(items, loads, peak) or fallback
+            peak, fallback = least_peak(items, loads)
+            placed = greedy(items, loads, peak) or fallback
         for key, candidates in items:
             for d, k in dict(candidates)[placed[key]].items():
                 loads[d] = loads.get(d, 0) + k
         moved = {key[2:]: _Option("move", t) for key, t in placed.items() if key[0] == 1}
         out = [(gi, moved.get((gi, name), opt), name) for gi, opt, name in chosen]
         return out, loads, {key[3]: t for key, t in placed.items() if key[0] == 0}, alternatives
-
-    @staticmethod
-    def _greedy(items, loads, bound) -> dict | None:
-        """Each choice on its first candidate (by name) that keeps every load within `bound`;
-        None where one does not fit."""
-        loads = dict(loads)
-        placed = {}
-        for key, candidates in items:
-            fits = (
-                (t, h)
-                for t, h in candidates
-                if all(loads.get(d, 0) + k <= bound for d, k in h.items())
-            )
-            target, held = next(fits, (None, None))
-            if held is None:
-                return None
-            for d, k in held.items():
-                loads[d] = loads.get(d, 0) + k
-            placed[key] = target
-        return placed
-
-    @staticmethod
-    def _least_peak(items, loads) -> tuple[int, dict]:
-        """The least largest load over the placements of the choices, and one such placement.
-
-        A lower bound comes first: the loads once the choices with one candidate are placed,
-        and for every other choice its least peak alone. The name-order greedy within that
-        bound, then largest-first onto the least peak improved by local search, often reach it,
-        which proves them optimal. Otherwise Z3 searches, and the better of its placement and the heuristic's is
-        kept."""
-        forced = dict(loads)
-        for _, candidates in items:
-            if len(candidates) == 1:
-                for d, k in candidates[0][1].items():
-                    forced[d] = forced.get(d, 0) + k
-        bound = max(forced.values(), default=0)
-        for _, candidates in items:
-            if len(candidates) > 1:
-                bound = max(bound, min(_peak_with(forced, h) for _, h in candidates))
-        placed = _Problem._greedy(items, loads, bound)
-        if placed is not None:
-            return bound, placed
-        peak, placed = _improve(items, loads, _largest_first(items, loads)[1])
-        if peak <= bound:
-            return peak, placed
-        z3_peak, z3_placed = _Problem._least_peak_z3(items, loads)
-        return (z3_peak, z3_placed) if z3_peak < peak else (peak, placed)
-
-    @staticmethod
-    def _least_peak_z3(items, loads) -> tuple[int, dict]:
-        """The least largest load over the placements of the choices, and one such placement,
-        by Z3. Choices with the same candidates (servers of one group moving to one class) are
-        interchangeable: one Int per (such bunch, candidate) counts how many take it, among its
-        MOVE_CANDIDATES least loaded candidates (performance.md: a Boolean per server and
-        candidate is a pigeonhole problem that the optimizer takes seconds over)."""
-        bunches: dict[tuple, list] = {}
-        for key, candidates in items:
-            names = tuple(t for t, _ in candidates)
-            bunch = (key[0], key[2], key[3] if key[0] == 0 else None, names)
-            bunches.setdefault(bunch, []).append((key, candidates))
-        solver = z3.Optimize()
-        # the last criterion: the best placement found within a fixed amount of solver work
-        # (a resource limit, not a time limit, so that the answer does not depend on the machine)
-        solver.set("rlimit", PLACE_RLIMIT)
-        peak = z3.Int("peak")
-        terms: dict[str, list] = {}
-        counts: list[tuple[list, list[tuple[str, z3.ArithRef]]]] = []
-        for i, members in enumerate(bunches.values()):
-            candidates = members[0][1]
-            kept = sorted(candidates, key=lambda c: (loads.get(c[0], 0), canon(c[0])))
-            row = []
-            for j, (target, held) in enumerate(
-                sorted(kept[:MOVE_CANDIDATES], key=lambda c: canon(c[0]))
-            ):
-                c = z3.Int(f"place!{i}!{j}")
-                solver.add(c >= 0)
-                row.append((target, c))
-                for d, k in held.items():
-                    terms.setdefault(d, []).append(c * k)
-            solver.add(z3.Sum([c for _, c in row]) == len(members))
-            counts.append((members, row))
-        solver.add(peak >= max(loads.values(), default=0))
-        for d, ts in terms.items():
-            solver.add(peak >= loads.get(d, 0) + z3.Sum(ts))
-        solver.minimize(peak)
-        result = solver.check()
-        try:
-            values = model_values(solver.model()) if result != z3.unsat else {}
-        except z3.Z3Exception:
-            values = {}
-        if "peak" not in values:  # the limit came before any model
-            return _largest_first(items, loads)
-        placed = {}
-        for members, row in counts:
-            keys = iter(sorted(key for key, _ in members))
-            for target, c in row:
-                for _ in range(values.get(str(c), 0)):
-                    placed[next(keys)] = target
-        return values["peak"], placed
 
     def _touched(self) -> set[str]:
         """Protected servers a plan can change: the affected ones and those of DPM servers that
@@ -1820,33 +1596,15 @@ class _Problem:
                 used.update(names)
                 for name in names:
                     per_rule.setdefault(rule_id, []).append(z3.Implies(x, z3.Bool(name)))
-        names = sorted(per_rule)
-
         definitions = self.legal.grounder.definitions(used)
 
-        def unsat(subset) -> bool:
+        def solver() -> z3.Solver:
             s = z3.Solver()
             s.from_string(definitions)
             s.add(z3.Or(choices))
-            for name in subset:
-                s.add(per_rule[name])
-            return s.check() == z3.unsat
+            return s
 
-        if not unsat(names):
-            return []
-        s = z3.Solver()
-        s.from_string(definitions)
-        s.add(z3.Or(choices))
-        for name in names:
-            s.assert_and_track(z3.And(per_rule[name]), name)
-        s.check()
-        core = sorted(str(c) for c in s.unsat_core())
-        kept = list(core)
-        for name in sorted(core):
-            trial = [n for n in kept if n != name]
-            if unsat(trial):
-                kept = trial
-        return kept
+        return irreducible(per_rule, solver, precheck=True)
 
     # -- actions with their DPM steps ------------------------------------------------------------
     def _switch(self, server, p, s, ids, pgs) -> Action:
@@ -1986,22 +1744,3 @@ def _ordered(actions: list[Action]) -> list[Action]:
 def _values(model) -> dict[str, int]:
     """Every constant the model assigns, by name (ints as ints, Booleans as 0/1)."""
     return model_values(model)
-
-
-def _block(model, decision) -> z3.BoolRef:
-    """Exclude the model's plan: counts determine it, since each group's counts sum to its size,
-    so the non-zero counts and the Booleans that are true say everything."""
-    if not decision:
-        return z3.BoolVal(False)
-    values = _values(model)
-    same = []
-    for v in decision:
-        value = values.get(v.decl().name(), 0)
-        if z3.is_int(v):
-            if value:
-                same.append(v == value)
-        elif value:
-            same.append(v)
-        else:
-            same.append(z3.Not(v))
-    return z3.Not(z3.And(same))

@@ -1,4 +1,4 @@
-"""Placement of moved servers on the members of their classes (`_place`): the least largest
+"""Placement of moved servers on the members of their classes (`dpmsmt.optimize.placement`): the least largest
 load, proved by a lower bound or found by local search and Z3, checked against brute force."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dpmsmt.synth import _improve, _largest_first, _Problem
+from dpmsmt.optimize.placement import improve, largest_first, least_peak
 
 SERVERS = ["A", "B", "C", "D", "E"]
 
@@ -51,7 +51,7 @@ def least(items, loads) -> int:
 @given(placements())
 def test_least_peak_is_the_least_largest_load_on_small_cases(case):
     items, loads = case
-    peak, placed = _Problem._least_peak(items, loads)
+    peak, placed = least_peak(items, loads)
     assert peak == peak_of(items, loads, placed)
     assert peak == least(items, loads)
 
@@ -60,9 +60,9 @@ def test_least_peak_is_the_least_largest_load_on_small_cases(case):
 @given(placements(max_items=8))
 def test_local_search_never_raises_the_peak(case):
     items, loads = case
-    start, placed = _largest_first(items, loads)
+    start, placed = largest_first(items, loads)
     assert start == peak_of(items, loads, placed)
-    peak, improved = _improve(items, loads, placed)
+    peak, improved = improve(items, loads, placed)
     assert peak == peak_of(items, loads, improved) <= start
 
 
@@ -75,5 +75,5 @@ def test_local_search_moves_a_choice_off_the_peak():
     loads = {"A": 0, "B": 2}
     placed = {items[0][0]: "A", items[1][0]: "A"}
     assert peak_of(items, loads, placed) == 6
-    peak, improved = _improve(items, loads, placed)
+    peak, improved = improve(items, loads, placed)
     assert (peak, improved[items[0][0]]) == (5, "B")

@@ -14,6 +14,7 @@ from dpmsmt import synth
 from dpmsmt.actions import Action, apply_actions
 from dpmsmt.cli import main
 from dpmsmt.model import Failure
+from dpmsmt.optimize.search import lexmin
 from dpmsmt.synth import synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,13 +289,13 @@ def test_time_limit_shows_the_best_plan_so_far_not_optimal_and_exits_3(capsys, m
     that plan is shown with "optimal": false and the exit code is 3."""
     import z3
 
-    real = synth._lexmin
+    real = z3.Solver.check
 
-    def stops_at_its_limit(*args):
-        _, model, _ = real(*args)
-        return z3.unknown, model, "timeout"
+    def stops_at_its_limit(self, *assumptions):
+        """A first model, then the search gives up on its first bound (posed as an assumption)."""
+        return z3.unknown if assumptions else real(self)
 
-    monkeypatch.setattr(synth, "_lexmin", stops_at_its_limit)
+    monkeypatch.setattr(z3.Solver, "check", stops_at_its_limit)
     code, out, _ = run(
         ["suggest-move", str(SEED), "--fail", "DPM1", "--format", "json", "--top", "3"], capsys
     )
@@ -308,7 +309,17 @@ def test_time_limit_shows_the_best_plan_so_far_not_optimal_and_exits_3(capsys, m
 def test_time_limit_without_any_plan_exits_3(capsys, monkeypatch):
     import z3
 
-    monkeypatch.setattr(synth, "_lexmin", lambda *args: (z3.unknown, None, "timeout"))
+    real_for, real_check, search = z3.SolverFor, z3.Solver.check, []
+
+    def solver_for(logic):  # the optimizer's solvers (`check` uses plain ones)
+        search.append(real_for(logic))
+        return search[-1]
+
+    def check(self, *assumptions):
+        return z3.unknown if any(s is self for s in search) else real_check(self, *assumptions)
+
+    monkeypatch.setattr(z3, "SolverFor", solver_for)
+    monkeypatch.setattr(z3.Solver, "check", check)
     code, out, err = run(["suggest-move", str(SEED), "--fail", "DPM1"], capsys)
     assert (code, out) == (3, "")
     assert err.startswith("dpmsmt: error: the solver gave up")
@@ -331,7 +342,7 @@ def test_lexmin_finds_the_lexicographic_least_costs():
     import z3
 
     cons, costs = _lex_problem()
-    result, model, reason = synth._lexmin("", cons, costs, 10)
+    result, model, reason = lexmin("", cons, costs, 10)
     assert result == z3.sat and reason is None
     got = [model.eval(c).as_long() for c in costs]
     best = min(
@@ -353,7 +364,7 @@ def test_lexmin_returns_the_best_model_so_far_when_the_solver_gives_up(monkeypat
         return real(self, *args) if len(calls) == 1 else z3.unknown
 
     monkeypatch.setattr(z3.Solver, "check", gives_up_after_the_first_model)
-    result, model, _ = synth._lexmin("", cons, costs, 10)
+    result, model, _ = lexmin("", cons, costs, 10)
     assert result == z3.unknown and model is not None and len(calls) == 2
     assert z3.is_true(model.eval(z3.And(cons)))  # a model of the constraints, not optimal
 
@@ -362,9 +373,9 @@ def test_lexmin_unsat_and_unknown_without_a_model(monkeypatch):
     import z3
 
     x = z3.Int("x")
-    assert synth._lexmin("", [x > 1, x < 1], [x], 10)[:2] == (z3.unsat, None)
+    assert lexmin("", [x > 1, x < 1], [x], 10)[:2] == (z3.unsat, None)
     monkeypatch.setattr(z3.Solver, "check", lambda self, *args: z3.unknown)
-    result, model, _ = synth._lexmin("", [x > 1], [x], 10)
+    result, model, _ = lexmin("", [x > 1], [x], 10)
     assert (result, model) == (z3.unknown, None)
 
 
