@@ -3,12 +3,11 @@ from an unsat core of named per-rule assertions, reduced by deletion in rule-id 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import z3
 
 from dpmsmt.design.encoding import Encoding
 from dpmsmt.design.problem import CYCLE, all_of, any_of
+from dpmsmt.optimize.explain import irreducible
 
 __all__ = ["Explainer"]
 
@@ -76,7 +75,6 @@ class Explainer:
         return self._split
 
     def _irreducible(self, per_rule: dict[str, list], fixed: list) -> list[str]:
-        names = sorted(per_rule)
         definitions = self.c.grounder.smtlib()
         q = self.c.q
 
@@ -88,20 +86,4 @@ class Explainer:
             s.add(fixed)
             return s
 
-        def unsat(subset: Sequence[str]) -> bool:
-            s = solver()
-            for n in subset:
-                s.add(per_rule[n])
-            return s.check() == z3.unsat
-
-        s = solver()
-        for n in names:
-            s.assert_and_track(all_of(per_rule[n]), n)
-        if s.check() != z3.unsat:
-            return []
-        kept = sorted(str(c) for c in s.unsat_core())
-        for n in list(kept):
-            trial = [k for k in kept if k != n]
-            if unsat(trial):
-                kept = trial
-        return kept
+        return irreducible(per_rule, solver, conj=all_of)

@@ -26,6 +26,7 @@ from dpmsmt.design.problem import any_of
 from dpmsmt.design.result import CRITERIA, Design
 from dpmsmt.findings import SolverGaveUp
 from dpmsmt.model import canon
+from dpmsmt.optimize.search import Criterion, attempts, block, minimize
 from dpmsmt.plan import NEW_DPM
 
 __all__ = ["SEARCH_SHARE", "Search"]
@@ -50,9 +51,7 @@ class Search:
         extra: list[z3.BoolRef] = []
         designs: list[Design] = []
         optimal = True
-        attempts = 0
-        while len(designs) < top and attempts < top * 4 + 8:
-            attempts += 1
+        for _ in attempts(top, designs):
             try:
                 found = self._lexmin([*blocks, *extra])
             except SolverGaveUp:
@@ -65,7 +64,8 @@ class Search:
             chosen, best, proved = found
             optimal = optimal and proved
             if self.enc.decision:
-                blocks.append(self._block(chosen))
+                picked = {c.var.decl().name(): 1 for c in chosen}
+                blocks.append(block(picked, self.enc.decision))
             design = self.decoder.design(chosen, best)
             if design is not None:
                 designs.append(replace(design, rank=len(designs) + 1))
@@ -122,17 +122,16 @@ class Search:
             return None
         if result != z3.sat:
             raise SolverGaveUp(f"the solver gave up: {solver.reason_unknown()}")
-        chosen = self._chosen(solver.model())
-        proved = True
-        best: dict[str, int] = {}
-        for criterion in CRITERIA:
-            chosen, value, proved = self._minimize(solver, criterion, chosen, best, proved)
-            best[criterion] = value
-            if criterion == "unassigned":
-                solver.pop()  # the chain bound rules out longer cycles from now on
-                solver.add(self.enc.objective)  # with --allow-cycles: what `on`/`dist` mean
-                solver.add(self.enc.bound("longest_chain", self._chain_limit(chosen)))
-            solver.add(self.enc.bound(criterion, value))
+        choices = _Choices(self._chosen)
+        found = minimize(
+            solver,
+            solver.model(),
+            self._criteria(choices),
+            lambda *_: self._check(solver, improving=True),
+            scoped=True,
+            give_up=False,
+        )
+        chosen, proved = choices(found.model), found.proved
         if proved:
             smallest = self._smallest(solver)
             if smallest is None:
@@ -141,36 +140,40 @@ class Search:
                 chosen = smallest
         return chosen, self.enc.evaluate(chosen), proved
 
-    def _minimize(
-        self,
-        solver: z3.Solver,
-        criterion: str,
-        chosen: list[Candidate],
-        best: dict[str, int],
-        proved: bool,
-    ) -> tuple[list[Candidate], int, bool]:
-        """One criterion: bounded from a lower bound up (halving for the load) while the solver
-        answers (and has answered so far: `proved`); the choices and the value found, and
-        whether every step was answered."""
-        value = self.enc.evaluate(chosen)[criterion]
-        lo = {"unassigned": len(self.q.needs) - len(self.c.open)}.get(criterion, 0)
-        if criterion == "longest_chain" and value:
-            lo = self.enc.chains.floor(best["unassigned"])
-        linear = criterion != "max_load"
-        while lo < value and proved:
-            trial = lo if linear else (lo + value) // 2
-            solver.push()
-            solver.add(self.enc.bound(criterion, trial))
-            result = self._check(solver, improving=True)
-            if result == z3.sat:
-                chosen = self._chosen(solver.model())
-                value = self.enc.evaluate(chosen)[criterion]
-            elif result == z3.unsat:
-                lo = trial + 1
-            else:
-                proved = False
-            solver.pop()
-        return chosen, value, proved
+    def _criteria(self, choices: _Choices) -> list[Criterion]:
+        """CRITERIA in order: each bounded from a lower bound up (halving for the load), its
+        value computed from a model's choices; fixing the first also replaces the ranks
+        against longer cycles by a chain bound the choices meet."""
+        enc = self.enc
+        blocked = len(self.q.needs) - len(self.c.open)
+
+        def value(name: str):
+            return lambda model: enc.evaluate(choices(model))[name]
+
+        def bound(name: str):
+            return lambda v: enc.bound(name, v)
+
+        def chain_floor(best: dict[str, int], value: int) -> int:
+            return enc.chains.floor(best["unassigned"]) if value else 0
+
+        def fix_unassigned(solver: z3.Solver, v: int) -> None:
+            solver.pop()  # the chain bound rules out longer cycles from now on
+            solver.add(enc.objective)  # with --allow-cycles: what `on`/`dist` mean
+            solver.add(enc.bound("longest_chain", self._chain_limit(choices.chosen)))
+            solver.add(enc.bound("unassigned", v))
+
+        low = {"unassigned": blocked, "longest_chain": chain_floor}
+        return [
+            Criterion(
+                name=name,
+                bound=bound(name),
+                value=value(name),
+                low=low.get(name, 0),
+                halving=name == "max_load",
+                fix=fix_unassigned if name == "unassigned" else None,
+            )
+            for name in CRITERIA
+        ]
 
     def _chain_limit(self, chosen: list[Candidate]) -> int:
         """A chain bound that `chosen` meets (its longest new chain), so that adding it keeps
@@ -222,14 +225,19 @@ class Search:
                 return None
         return model, hi
 
-    def _block(self, chosen: list[Candidate]) -> z3.BoolRef:
-        picked = {id(c) for c in chosen}
-        same = [
-            c.var if id(c) in picked else z3.Not(c.var)
-            for y in self.c.open
-            for c in self.c.legal[y]
-        ]
-        return z3.Not(z3.And(same))
+
+class _Choices:
+    """The choices of the latest model the search saw, read once per model."""
+
+    def __init__(self, read):
+        self.read = read
+        self.model = None
+        self.chosen: list[Candidate] = []
+
+    def __call__(self, model) -> list[Candidate]:
+        if model is not self.model:
+            self.model, self.chosen = model, self.read(model)
+        return self.chosen
 
 
 def _order(c: Candidate) -> tuple:
