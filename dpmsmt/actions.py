@@ -1,7 +1,8 @@
 """Recovery actions (rules.md, "Recovery actions") as data, and applying them to a topology.
 
 An `Action` names what an administrator does (`switch`, `rebuild`, `switch-back`, `move`,
-`new-dpm`, `reassign-secondary`) and the DPM steps to do it. `apply_actions` returns the topology
+`new-dpm`, `reassign-secondary`), the DPM steps to do it and the data those steps are made from
+(`dpmsmt.steps` makes them). `apply_actions` returns the topology
 after the actions, without touching the original: it is how `suggest-move` builds the state after
 each phase (which `check` then proves legal) and how `--apply` writes a plan's final state.
 """
@@ -36,7 +37,14 @@ class Action:
     datasources: tuple[str, ...] = ()
     protection_groups: tuple[str, ...] = ()
     steps: tuple[str, ...] = field(default=(), compare=False)
-    version: str | None = field(default=None, compare=False)  # new-dpm: the new server's build
+    # what the steps are made of (`dpmsmt.steps`); none of it is in the JSON
+    version: str | None = field(default=None, compare=False)  # the build to install
+    secondary: str | None = field(default=None, compare=False)  # move: the failed primary's
+    protector: str | None = field(default=None, compare=False)  # move: the target's up one
+    restore_from: str | None = field(default=None, compare=False)  # rebuild: database backup
+    reallocate_from: str | None = field(default=None, compare=False)  # rebuild: lost replicas
+    scope: tuple[str, ...] | None = field(default=None, compare=False)  # design: what t protects
+    install: bool = field(default=False, compare=False)  # design: t is installed here
 
     def sort_key(self) -> tuple:
         return (self.action, self.server or "", self.dpm or "", self.from_ or "", self.to or "")
@@ -65,15 +73,20 @@ def move_secondary(topology: Topology, target: str, ds: DataSource, protectors=N
     `target`'s protector where it has exactly one, up, with `replicas` in the target's scope,
     and no rule forbids a secondary (dedup, scaled-out Hyper-V, VMware, a SharePoint farm's
     database, a replica policy it breaks)."""
-    protectors = (protectors if protectors is not None else topology.protectors).get(target, ())
+    protectors = protectors if protectors is not None else topology.protectors
+    return _move_secondary(topology.dpm_servers, protectors, target, ds)
+
+
+def _move_secondary(dpms, protectors, target: str, ds: DataSource) -> str | None:
+    protectors = protectors.get(target, ())
     if len(protectors) != 1 or ds.dedup or ds.hyperv_scale_out:
         return None
     if ds.type == "vmware" or ds.farm is not None:
         return None
     s = protectors[0]
-    if not topology.dpm_servers[s].up or s == target:
+    if not dpms[s].up or s == target:
         return None
-    if "replicas" not in topology.dpm_servers[target].secondary_scope:
+    if "replicas" not in dpms[target].secondary_scope:
         return None
     sp = ds.secondary_policy
     if sp is not None and (
@@ -102,14 +115,14 @@ def reassigned_secondary(ds: DataSource, server_switched: bool, t: str) -> str |
     return t
 
 
-def apply_actions(topology: Topology, actions) -> Topology:
-    """The topology after `actions`, in order (a new object; the input is not changed)."""
+def apply_actions(topology: Topology, actions, protectors=None) -> Topology:
+    """The topology after `actions`, in order (a new object; the input is not changed).
+    `protectors`: the topology's, where the caller has them already."""
     dpms = dict(topology.dpm_servers)
     servers = dict(topology.servers)
-    protectors = topology.protectors  # who protects whom changes only with reassign-secondary
+    # who protects whom changes only with reassign-secondary
+    protectors = topology.protectors if protectors is None else protectors
     for a in actions:
-        current = replace(topology, dpm_servers=dpms, servers=servers)
-        current.__dict__["protectors"] = protectors
         if a.action == "rebuild":
             dpms[a.dpm] = evolve(dpms[a.dpm], status="up", failure=None)
         elif a.action == "reassign-secondary":
@@ -134,21 +147,16 @@ def apply_actions(topology: Topology, actions) -> Topology:
         elif a.action == "new-dpm":
             if a.to not in dpms:
                 dpms[a.to] = DpmServer(name=a.to, version=a.version or "0")
-            current = replace(topology, dpm_servers=dpms, servers=servers)
-            current.__dict__["protectors"] = protectors
-            servers[a.server], dpms = _move(current, dpms, servers[a.server], a)
+            servers[a.server], dpms = _move(dpms, protectors, servers[a.server], a)
         elif a.action == "move":
-            servers[a.server], dpms = _move(current, dpms, servers[a.server], a)
+            servers[a.server], dpms = _move(dpms, protectors, servers[a.server], a)
         elif a.action == "switch":
             servers[a.server] = _switch(servers[a.server], a.from_, a.to)
         elif a.action == "switch-back":
             servers[a.server] = _switch_back(servers[a.server], a.from_, a.to)
         else:  # pragma: no cover
             raise ValueError(f"unknown action {a.action!r}")
-    out = replace(topology, dpm_servers=dpms, servers=servers, locate=None, expect=None)
-    if len(dpms) == len(topology.dpm_servers):  # no new DPM server: still up to date
-        out.__dict__["protectors"] = protectors
-    return out
+    return replace(topology, dpm_servers=dpms, servers=servers, locate=None, expect=None)
 
 
 def _agents(agents: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
@@ -186,7 +194,7 @@ def _switch_back(server: ProtectedServer, s: str, p: str) -> ProtectedServer:
     )
 
 
-def _move(topology: Topology, dpms: dict, server: ProtectedServer, a: Action):
+def _move(dpms: dict, protectors, server: ProtectedServer, a: Action):
     """Move (or new-dpm): every data source with primary `from` gets primary `to`.
 
     The old secondary keeps the replica it held (an inactive data source on it).
@@ -206,7 +214,7 @@ def _move(topology: Topology, dpms: dict, server: ProtectedServer, a: Action):
                     primary=n,
                     mode="normal",
                     switched_from=None,
-                    secondary=move_secondary(topology, n, ds, topology.protectors),
+                    secondary=_move_secondary(dpms, protectors, n, ds),
                 )
             )
         else:

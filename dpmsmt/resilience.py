@@ -88,7 +88,6 @@ from __future__ import annotations
 
 import itertools
 import pickle
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, as_completed
@@ -101,20 +100,13 @@ from dpmsmt.findings import SolverGaveUp
 from dpmsmt.graph import protection_graph
 from dpmsmt.model import Topology, canon
 from dpmsmt.plan import SecondaryChoice, failover_server_name
-from dpmsmt.synth import (
-    CRITERIA,
-    _ordered,
-    fresh_z3,
-    move_action,
-    reassign_action,
-    synthesize,
-)
+from dpmsmt.steps import move_action, reassign_action, renamed, run_order
+from dpmsmt.synth import CRITERIA, fresh_z3, synthesize
 from dpmsmt.workload import Workload, cpus
 
 __all__ = ["FailureSet", "Resilience", "Round", "resilience", "solve_set"]
 
 WEAKEST = 5
-_NEW = re.compile(r"\bNEW-DPM-(\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -406,20 +398,8 @@ def _rename(r: FailureSet, estate: _Estate, failed: Sequence[str]):
     if not mapping:
         return r.immediate, r.final, r.delta
 
-    def name(x):
-        return mapping.get(x, x) if x is not None else None
-
-    def text(s: str) -> str:
-        return _NEW.sub(lambda m: mapping.get(m.group(0), m.group(0)), s)
-
     def act(a: Action) -> Action:
-        return replace(
-            a,
-            dpm=name(a.dpm),
-            from_=name(a.from_),
-            to=name(a.to),
-            steps=tuple(text(s) for s in a.steps),
-        )
+        return renamed(a, mapping)
 
     delta = {mapping.get(d, d): v for d, v in r.delta.items()}
     return tuple(map(act, r.immediate)), tuple(map(act, r.final)), delta
@@ -449,7 +429,7 @@ def _union(estate: _Estate, failed: tuple[str, ...], parts: list[FailureSet]) ->
         complete=all(r.complete for r in parts),
         optimal=all(r.optimal for r in parts),
         cost={c: cost[c] for c in CRITERIA},
-        immediate=tuple(_ordered(immediate)),
+        immediate=tuple(run_order(immediate)),
         final=tuple(rebuilds + backs),
         loses_history=_merge(r.loses_history for r in parts),
         loses_secondary=_merge(r.loses_secondary for r in parts),

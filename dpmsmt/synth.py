@@ -24,7 +24,6 @@ and proved legal by `check` on its states before it is shown.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -33,7 +32,6 @@ import networkx as nx
 import z3
 
 from dpmsmt.actions import Action, apply_actions
-from dpmsmt.builds import product
 from dpmsmt.check import check
 from dpmsmt.encode import ChangeView, DsChange, DsFacts, Grounder, View, model_values
 from dpmsmt.findings import Severity, SolverGaveUp, UsageError, fingerprint
@@ -44,6 +42,14 @@ from dpmsmt.optimize.search import attempts, block, lexmin
 from dpmsmt.optimize.smt import SmtText, conj, disj, total
 from dpmsmt.plan import MoveClass, Plan, SecondaryChoice, Suggestion, failover_server_name
 from dpmsmt.rules import Scope, all_rules, get
+from dpmsmt.steps import (
+    move_action,
+    reassign_action,
+    rebuild_action,
+    run_order,
+    switch_action,
+    switch_back_action,
+)
 
 __all__ = ["CRITERIA", "Plan", "Suggestion", "apply", "suggest_moves", "synthesize"]
 
@@ -198,18 +204,12 @@ class _Legality:
 
     def _change(self, server: ProtectedServer, after: ProtectedServer, view: View) -> ChangeView:
         """A change view of one server's data sources; the name index and `knows` are shared by
-        every option that uses `view` (a shallow copy shares their caches)."""
+        every option that uses `view`."""
         base = self._changes.get(id(view))
         if base is None:
             base = self._changes[id(view)] = ChangeView(self.before_view, view)
-            base.__dict__["_knows"] = {}
-            _ = base.index
         befores = {ds.name: ds for ds in server.datasources}
-        change = copy.copy(base)
-        change.__dict__["datasources"] = [
-            DsChange(befores[ds.name], ds) for ds in after.datasources
-        ]
-        return change
+        return ServerChange(base, [DsChange(befores[ds.name], ds) for ds in after.datasources])
 
     def rule_terms(
         self, server: ProtectedServer, after: ProtectedServer, view: View
@@ -288,6 +288,27 @@ class _Legality:
             self._truth = self.grounder.solve(None)
             self._truth_size = self.grounder.size
         return self._truth
+
+
+class ServerChange(ChangeView):
+    """The change of some data sources of one server, over a change view of the whole estate
+    whose name index and `knows` answers it shares (an option's change view costs nothing)."""
+
+    def __init__(self, base: ChangeView, datasources: list[DsChange]):
+        super().__init__(base.before, base.after)
+        self.base = base
+        self.changes = datasources
+
+    @property
+    def datasources(self) -> list[DsChange]:  # type: ignore[override]
+        return self.changes
+
+    @property
+    def index(self) -> dict[str, int]:  # type: ignore[override]
+        return self.base.index
+
+    def knows(self, s: str) -> frozenset[str]:
+        return self.base.knows(s)
 
 
 def _safe(rule, view, ds) -> bool:
@@ -623,12 +644,12 @@ class _Problem:
         if moving is True:
             return self._moves(g, server, base_view)
         if s_up and self.ok("switch"):
-            switched = apply_actions(
+            switched = self._apply(
                 self._one(server), [Action("switch", server=server.name, from_=p, to=s)]
             )
             out.append((_Option("switch", s), switched.servers[server.name], None, base_view))
             if p in self.rebuild_terms and self.ok("switch-back"):
-                back = apply_actions(
+                back = self._apply(
                     switched,
                     [
                         Action("rebuild", dpm=p),
@@ -654,7 +675,7 @@ class _Problem:
         p, out = g.p, []
         if self.ok("move"):
             for n in self._move_classes(g):
-                moved = apply_actions(
+                moved = self._apply(
                     self._one(server), [Action("move", server=server.name, from_=p, to=n)]
                 )
                 out.append((_Option("move", n), moved.servers[server.name], None, base_view))
@@ -662,7 +683,7 @@ class _Problem:
             name, version = self._new_name(p), self.state.dpm_servers[p].version
             view = self.legal.view(frozenset(), (name, version))
             one = replace(self._one(server), dpm_servers=view.topology.dpm_servers)
-            moved = apply_actions(one, [Action("move", server=server.name, from_=p, to=name)])
+            moved = self._apply(one, [Action("move", server=server.name, from_=p, to=name)])
             out.append((_Option("new-dpm", name), moved.servers[server.name], None, view))
         return out
 
@@ -731,11 +752,15 @@ class _Problem:
             )
         return found
 
+    def _apply(self, one: Topology, actions: list[Action]) -> Topology:
+        """Actions on a one-server state of the failure: its protectors are the failure
+        state's (a new DPM server protects nothing and has no protector)."""
+        return apply_actions(one, actions, protectors=self.state.protectors)
+
     def _one(self, server: ProtectedServer) -> Topology:
-        """The failure state with only this server (its DPM servers, and their protectors)."""
-        one = replace(self.state, servers={server.name: server})
-        one.__dict__["protectors"] = self.state.protectors  # same DPM servers: same protectors
-        return one
+        """The failure state with only this server (same DPM servers: `self.state.protectors`
+        are its protectors)."""
+        return replace(self.state, servers={server.name: server})
 
     def _new_name(self, p: str) -> str:
         """The placeholder name of the new DPM server that takes p's servers (one per p)."""
@@ -1378,10 +1403,10 @@ class _Problem:
             if opt.kind == "none":
                 unprotected.extend(ids)
             elif opt.kind == "switch":
-                immediate.append(self._switch(name, g.p, opt.target, ids, pgs))
+                immediate.append(switch_action(name, g.p, opt.target, ids, pgs))
             elif opt.kind == "switch-back":
-                immediate.append(self._switch(name, g.p, opt.target, ids, pgs))
-                final.append(self._switch_back(name, opt.target, g.p, ids, pgs))
+                immediate.append(switch_action(name, g.p, opt.target, ids, pgs))
+                final.append(switch_back_action(name, opt.target, g.p, ids, pgs))
             elif opt.kind == "rebuild":
                 pass  # the rebuild of p re-protects it
             elif opt.kind == "move":
@@ -1393,7 +1418,7 @@ class _Problem:
             immediate.append(reassign_action(y, old[0] if old else None, t))
         if rebuild_final:
             final = [self._rebuild(p) for p in sorted(rebuild_final, key=canon)] + final
-        immediate = _ordered(immediate)
+        immediate = run_order(immediate)
         cost = {c: model.eval(costs[c], model_completion=True).as_long() for c in CRITERIA}
         if loads is not None:
             cost["max_load"] = max(loads.values(), default=0)
@@ -1607,58 +1632,22 @@ class _Problem:
         return irreducible(per_rule, solver, precheck=True)
 
     # -- actions with their DPM steps ------------------------------------------------------------
-    def _switch(self, server, p, s, ids, pgs) -> Action:
-        groups = ", ".join(pgs) or "the protection groups that hold them"
-        return Action(
-            "switch",
-            server=server,
-            from_=p,
-            to=s,
-            datasources=ids,
-            protection_groups=pgs,
-            steps=(
-                f"On {s} (the secondary): Start-DPMSwitchProtection -ProtectionGroup <{groups}> -Datasource <{', '.join(ids)}>",
-                f"On {s}: accept ownership of {server}'s protection agent",
-                f"On {s}: run a consistency check on each switched data source (replicas are inconsistent until then)",
-                f"Leave {server} without secondary protection while it is switched",
-            ),
-        )
-
-    def _switch_back(self, server, s, p, ids, pgs) -> Action:
-        return Action(
-            "switch-back",
-            server=server,
-            from_=s,
-            to=p,
-            datasources=ids,
-            protection_groups=pgs,
-            steps=(
-                f"On {p}: answer the 'Agent Ownership Required' alert with Take Ownership for {server}",
-                f"On {p}: modify the protection group to protect {server}'s data sources again",
-                f"On {s}: modify the protection group to protect {p}'s replicas of them (secondary protection)",
-                f"Run consistency checks on {p} and {s}",
-            ),
-        )
-
     def _rebuild(self, p) -> Action:
+        """Rebuild p: from its database backup unless the database survived, and its replicas
+        from its protectors (or tape) where its storage was lost."""
         d = self.state.dpm_servers[p]
         failure = d.failure
-        backup = self.failure.before.db_backup(p)
-        steps = [f"Install {product(d.version)} on a server named {p} (same name, same build)"]
+        restore_from = None
         if not (failure and failure.database == "intact"):
+            backup = self.failure.before.db_backup(p)
             source = {
                 "secondary": f"its secondary {', '.join(self.state.protectors[p]) or ''}".strip()
             }.get(backup, backup)
-            steps.append(f"DpmSync -RestoreDb -DbLoc <backup of {p}'s database from {source}>")
-        steps.append("DpmSync -Sync")
+            restore_from = source
+        reallocate_from = None
         if failure and failure.storage == "lost":
-            prot = ", ".join(self.state.protectors[p]) or "tape"
-            steps.append(
-                f"DpmSync -ReallocateReplica, then re-create the replicas from {prot} (Restore to replica)"
-            )
-        steps.append(f"On each computer {p} protects: SetDpmServer.exe -dpmServerName {p}")
-        steps.append("Run a consistency check on every data source")
-        return Action("rebuild", dpm=p, steps=tuple(steps))
+            reallocate_from = ", ".join(self.state.protectors[p]) or "tape"
+        return rebuild_action(p, d.version, restore_from, reallocate_from)
 
     def _move(self, server, p, n, ids, pgs, s, *, new=False) -> Action:
         state = self.state
@@ -1667,78 +1656,6 @@ class _Problem:
         return move_action(
             server, p, n, ids, pgs, s, protectors[0] if protectors else None, version
         )
-
-
-def reassign_action(y: str, old: str | None, t: str) -> Action:
-    """Make t the secondary of y in place of the failed or removed `old`."""
-    return Action(
-        "reassign-secondary",
-        dpm=y,
-        from_=old,
-        to=t,
-        steps=(
-            f"On {y}: install the protection agent of {t} (no restart is needed)",
-            f"On {t}: create a protection group for {y}'s databases, Config and Scripting folders and replicas",
-            f"Start the SQL Server VSS Writer on {y} if it is stopped",
-            f"Back {y}'s DPM database up to {t}",
-        ),
-    )
-
-
-def move_action(
-    server: str,
-    p: str,
-    n: str,
-    ids: tuple[str, ...],
-    pgs: tuple[str, ...],
-    s: str | None,
-    protector: str | None,
-    version: str | None = None,
-) -> Action:
-    """Move `server`'s data sources on failed p (secondary s) to n, whose up protector is
-    `protector`; with `version`, onto a new DPM server n of that version (new-dpm)."""
-    new = version is not None
-    steps = []
-    if new:
-        steps.append(
-            f"Install a new DPM server {n} ({product(version)})"
-            + (f" that {s} does not know about" if s else "")
-        )
-    steps.append(
-        f"On {server}: SetDpmServer.exe -dpmServerName {n} (or install the agent from {n})"
-    )
-    steps.append(
-        f"On {n}: add {server}'s data sources to a protection group and run the initial replication"
-    )
-    if protector and not new:
-        steps.append(
-            f"On {protector}: add {n}'s replicas of them to its secondary protection group"
-        )
-    steps.append(f"The old recovery points stay on {p}" + (f" and {s}" if s else ""))
-    return Action(
-        "new-dpm" if new else "move",
-        server=server,
-        from_=p,
-        to=n,
-        datasources=ids,
-        protection_groups=pgs,
-        steps=tuple(steps),
-        version=version,
-    )
-
-
-def _ordered(actions: list[Action]) -> list[Action]:
-    """The order an administrator runs them: rebuilds, switches and moves restore protection;
-    then new secondaries (which re-protect the replicas the DPM servers hold by then)."""
-    rank = {
-        "rebuild": 0,
-        "switch": 1,
-        "move": 2,
-        "new-dpm": 3,
-        "reassign-secondary": 4,
-        "switch-back": 5,
-    }
-    return sorted(actions, key=lambda a: (rank[a.action], a.sort_key()))
 
 
 def _values(model) -> dict[str, int]:

@@ -489,3 +489,19 @@ def test_a_plan_the_proof_refuses_is_no_proof_that_none_exists(capsys, monkeypat
     assert result.plans == () and not result.optimal
     code, _, _ = run(["suggest-move", str(SEED), "--fail", "DPM1", "--top", "1"], capsys)
     assert code == 3
+
+
+# -- the steps of an action ---------------------------------------------------------------------
+
+
+def test_an_actions_steps_are_made_again_from_its_data():
+    from dpmsmt.steps import describe, renamed
+
+    plans = synthesize(seed(), failed=["DPM1"], top=5).plans
+    plans += synthesize(seed(), failed=["DPM1"], top=2, allow=["new-dpm", "rebuild"]).plans
+    actions = [a for p in plans for a in p.actions]
+    assert {a.action for a in actions} >= {"switch", "new-dpm", "rebuild"}
+    for a in actions:
+        assert describe(a) == a.steps
+        moved = renamed(a, {"DPM1": "DPM9"})
+        assert "DPM1 " not in " ".join(moved.steps) and moved.to_json() != a.to_json()
