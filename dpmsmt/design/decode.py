@@ -12,10 +12,10 @@ from dpmsmt.design.encoding import Encoding
 from dpmsmt.design.explain import Explainer
 from dpmsmt.design.problem import CYCLE
 from dpmsmt.design.result import Design
-from dpmsmt.design.steps import secondary_action
 from dpmsmt.findings import Severity
 from dpmsmt.model import DpmServer, Topology, canon
 from dpmsmt.plan import new_server_name
+from dpmsmt.steps import protect_action
 
 __all__ = ["Decoder"]
 
@@ -39,9 +39,7 @@ class Decoder:
             t = names.get(c.t, c.t)
             version = self.c.cand_base.dpm_servers[c.t].version if c.slot is not None else None
             scope = self.q.base.dpm_servers[c.y].secondary_scope
-            actions.append(
-                secondary_action(c.y, scope, t, c.replicas, version, first=t not in seen)
-            )
+            actions.append(protect_action(c.y, t, c.replicas, version, scope, first=t not in seen))
             seen.add(t)
         state = self._state(chosen, names)
         covered = {c.y for c in chosen}
