@@ -31,9 +31,9 @@ def measure(n_dpm: int, n_ds: int) -> dict:
     from estates import generate
 
     import dpmsmt
+    from dpmsmt.recovery import synthesize
     from dpmsmt.render.ps1 import render_ps1
     from dpmsmt.runbook import build_runbook
-    from dpmsmt.synth import synthesize
 
     doc = generate(n_dpm, n_ds, seed=0, violations=0)
     topology = dpmsmt.loads(json.dumps(doc), format="json", file=f"{n_dpm}x{n_ds}.json")

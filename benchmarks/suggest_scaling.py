@@ -32,7 +32,7 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 import dpmsmt
-from dpmsmt.synth import _Problem, synthesize
+from dpmsmt.recovery import synthesize
 from dpmsmt.encode import View
 t0 = time.perf_counter()
 topology = dpmsmt.load({path!r})

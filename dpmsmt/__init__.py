@@ -33,8 +33,8 @@ _HOMES = {
     "loads": "dpmsmt.io.loader",
     "Topology": "dpmsmt.model",
     "Plan": "dpmsmt.plan",
-    "apply": "dpmsmt.synth",
-    "suggest_moves": "dpmsmt.synth",
+    "apply": "dpmsmt.recovery",
+    "suggest_moves": "dpmsmt.recovery",
     "import_exports": "dpmsmt.importer",
 }
 
@@ -106,4 +106,4 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
     from dpmsmt.io.loader import load, loads
     from dpmsmt.model import Topology
     from dpmsmt.plan import Plan
-    from dpmsmt.synth import apply, suggest_moves
+    from dpmsmt.recovery import apply, suggest_moves

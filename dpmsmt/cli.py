@@ -457,7 +457,7 @@ def suggest_move(
     import dataclasses
 
     from dpmsmt.actions import ACTIONS
-    from dpmsmt.synth import CRITERIA, synthesize
+    from dpmsmt.recovery import CRITERIA, synthesize
 
     _check_timeout(timeout)
     allowed = _split(allow, "--allow") or None

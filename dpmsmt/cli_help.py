@@ -16,7 +16,7 @@ from dpmsmt.model import PROFILES
 
 __all__ = ["CRITERIA", "EXAMPLES", "EXIT_CODES", "bad_value_message", "tidy"]
 
-# synth.CRITERIA (a test holds them equal): spelled out here so that help needs no Z3
+# recovery.CRITERIA (a test holds them equal): spelled out here so that help needs no Z3
 CRITERIA = (
     "unprotected",
     "history_broken",

@@ -538,7 +538,7 @@ def _waiver_rows(topology: Topology, report: Report, today: _dt.date) -> tuple[W
 
 
 def _recovery(topology, fail, timeout, runbook_script) -> Recovery | None:
-    from dpmsmt.synth import synthesize
+    from dpmsmt.recovery import synthesize
 
     down = [n for n, d in topology.dpm_servers.items() if d.status != "up"]
     if not down and not fail:

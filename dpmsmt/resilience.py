@@ -100,8 +100,8 @@ from dpmsmt.findings import SolverGaveUp
 from dpmsmt.graph import protection_graph
 from dpmsmt.model import Topology, canon
 from dpmsmt.plan import SecondaryChoice, failover_server_name
+from dpmsmt.recovery import CRITERIA, KnownErrors, fresh_z3, synthesize
 from dpmsmt.steps import move_action, reassign_action, renamed, run_order
-from dpmsmt.synth import CRITERIA, fresh_z3, synthesize
 from dpmsmt.workload import Workload, cpus
 
 __all__ = ["FailureSet", "Resilience", "Round", "resilience", "solve_set"]
@@ -285,7 +285,12 @@ def _load_change(topology: Topology, final: Topology) -> dict[str, int]:
     return {d: k for d, k in delta.items() if k}
 
 
-def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) -> FailureSet:
+def solve_set(
+    topology: Topology,
+    failed: Sequence[str],
+    timeout: float | None,
+    known: KnownErrors | None = None,
+) -> FailureSet:
     """The best plan for one failure set, by `synthesize(..., top=1)` (which runs Z3 in a fresh
     context: a set's answer does not depend on which process solved which sets before it)."""
     failed = tuple(sorted(failed, key=canon))
@@ -293,7 +298,9 @@ def solve_set(topology: Topology, failed: Sequence[str], timeout: float | None) 
         # synthesize limits its optimizer itself, but not the enumeration of equally good
         # plans, which could otherwise run on without end: `timeout` bounds every Z3 check
         with fresh_z3(timeout):
-            suggestion = synthesize(topology, failed=list(failed), top=1, timeout=timeout)
+            suggestion = synthesize(
+                topology, failed=list(failed), top=1, timeout=timeout, known=known
+            )
     except SolverGaveUp as e:
         return FailureSet(
             failed=failed, complete=False, optimal=False, cost=None, gave_up=str(e) or "unknown"
@@ -332,10 +339,11 @@ _WORKER: dict = {}
 
 def _init_worker(payload: bytes) -> None:
     _WORKER["topology"] = pickle.loads(payload)
+    _WORKER["known"] = KnownErrors()
 
 
 def _solve_in_worker(failed: tuple[str, ...], timeout: float | None) -> FailureSet:
-    return solve_set(_WORKER["topology"], failed, timeout)
+    return solve_set(_WORKER["topology"], failed, timeout, _WORKER["known"])
 
 
 # ------------------------------------------------------------------------------------------
@@ -604,6 +612,7 @@ def resilience(
     if failures < 1:
         raise ValueError("failures: at least 1")
     estate = _estate(topology)
+    known = KnownErrors()  # the errors of the estate before every failure: checked once
     auto = jobs is None  # solve here until the work left is worth a pool (dpmsmt.workload)
     workload = Workload()
     jobs = max(1, jobs if jobs is not None else cpus())
@@ -645,13 +654,13 @@ def resilience(
             if auto and pool is None:  # solved here while the sets left are not worth a pool
                 while todo and not workload.worth_a_pool(len(todo), jobs):
                     failed, clock = todo.pop(0), time.perf_counter()
-                    done[failed] = solve_set(topology, failed, timeout)
+                    done[failed] = solve_set(topology, failed, timeout, known)
                     workload.record(time.perf_counter() - clock)
                     tick(len(done), total)
                 following = following if todo else []
             if jobs == 1 or (len(todo) <= 1 and not early and not following):
                 for failed in todo:
-                    done[failed] = solve_set(topology, failed, timeout)
+                    done[failed] = solve_set(topology, failed, timeout, known)
                     tick(len(done), total)
             else:
                 if pool is None:

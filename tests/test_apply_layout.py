@@ -16,7 +16,7 @@ import dpmsmt
 from dpmsmt import cli
 from dpmsmt.io.dump import document, dump
 from dpmsmt.io.roundtrip import patch
-from dpmsmt.synth import synthesize
+from dpmsmt.recovery import synthesize
 
 
 def plain(topology) -> dict:

@@ -30,8 +30,8 @@ from dpmsmt.cli import main
 from dpmsmt.io.dump import document, dump
 from dpmsmt.model import Topology
 from dpmsmt.plan_waivers import without_waivers
+from dpmsmt.recovery import IGNORED, failure_of, synthesize
 from dpmsmt.strategies import changes, document_to_topology, failures, topologies
-from dpmsmt.synth import IGNORED, _failure, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-01-15"
@@ -155,7 +155,7 @@ def test_reference_knows_is_over_both_snapshots():
         assert_change_agree(before, dpmsmt.loads(after))
 
 
-def test_rebuild_needs_backup_reads_the_default_failure():
+def test_rebuild_needs_backup_reads_the_defaultfailure_of():
     # DPM1 backs its database up to its own storage pool; a failed server's storage survives
     # unless `failure.storage: lost` says otherwise (format.md), so the rebuild is allowed
     up = dpmsmt.loads(
@@ -345,7 +345,7 @@ def test_change_rules_agree_on_suggested_plans(data):
     failed = sorted(data.draw(failures(t, max_size=2)))
     note(f"failed: {failed}")
     result = synthesize(t, failed=failed, top=2)
-    failure = _failure(t, failed, ())
+    failure = failure_of(t, failed, ())
     for plan in result.plans:
         states = [plan.immediate_state, plan.final_state]
         for after in states:
@@ -366,7 +366,7 @@ def test_plan_states_survive_dump_and_loads(data):
     assume(up)
     failed = sorted(data.draw(failures(t, max_size=2)))
     plans = dpmsmt.suggest_moves(t, failed=failed, top=2)
-    failed_state = _failure(t, failed, ()).state
+    failed_state = failure_of(t, failed, ()).state
     for plan in plans:
         assert dpmsmt.apply(t, plan) == plan.final_state
         # the states are the actions applied to the estate after the failure, phase by phase
@@ -465,7 +465,7 @@ def test_applied_plan_passes_check_against_the_original(
         ] == []
     # the file is the plan's actions, as the JSON names them, applied to the failed estate
     written = dpmsmt.load(out)
-    state = _failure(t, [fail], ()).state
+    state = failure_of(t, [fail], ()).state
     actions = [
         Action(
             a["action"],

@@ -61,7 +61,7 @@ def test_every_choice_option_shows_its_choices(capsys, monkeypatch, command):
 
 
 def test_rank_help_names_every_criterion_in_order(capsys, monkeypatch):
-    from dpmsmt.synth import CRITERIA
+    from dpmsmt.recovery import CRITERIA
 
     assert cli_help.CRITERIA == CRITERIA
     out = run(capsys, monkeypatch, "suggest-move", "--help")[1]

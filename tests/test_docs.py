@@ -20,10 +20,10 @@ import dpmsmt
 from dpmsmt import cli
 from dpmsmt.io.descriptions import missing, unknown
 from dpmsmt.io.schema import schema
+from dpmsmt.recovery import CRITERIA, EXPOSURE
 from dpmsmt.render import format_doc
 from dpmsmt.render.catalogue import render_markdown
 from dpmsmt.rules import all_rules
-from dpmsmt.synth import CRITERIA, EXPOSURE
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"

@@ -24,8 +24,8 @@ from dpmsmt.cli import main
 from dpmsmt.findings import TopologyError
 from dpmsmt.io.dump import document, dump
 from dpmsmt.io.schema import schema
+from dpmsmt.recovery import apply, synthesize
 from dpmsmt.strategies import changes, failures, topologies
-from dpmsmt.synth import apply, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-01-15"
@@ -421,7 +421,7 @@ def test_plans_name_the_builds_they_install_as_people_say_them():
     """A rebuild or a new DPM server names its build from the table (issue 14, "Versions by
     name"); a build in no list keeps the plain "DPM <version>"."""
     from dpmsmt.builds import product
-    from dpmsmt.synth import synthesize
+    from dpmsmt.recovery import synthesize
 
     seed = dpmsmt.load(str(Path(__file__).resolve().parent.parent / "models/seed/before.yaml"))
     plans = synthesize(seed, failed=["DPM1"], top=5, allow=["rebuild"]).plans

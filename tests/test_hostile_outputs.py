@@ -106,15 +106,15 @@ def test_every_command_replaces_an_existing_file_only_with_force(here, argv):
 
 
 def test_a_file_created_while_solving_is_not_overwritten(here, monkeypatch):
-    import dpmsmt.synth
+    import dpmsmt.recovery
 
-    real = dpmsmt.synth.synthesize
+    real = dpmsmt.recovery.synthesize
 
     def meanwhile(*args, **kwargs):
         Path("recovered.yaml").write_text("written by someone else")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dpmsmt.synth, "synthesize", meanwhile)
+    monkeypatch.setattr(dpmsmt.recovery, "synthesize", meanwhile)
     code, _, err = run("suggest-move", "t.yaml", "--apply", "1", "--output", "recovered.yaml")
     assert code == 2
     assert "appeared while dpmsmt was working" in one_error_line(err)

@@ -1,4 +1,4 @@
-"""Move targets are grouped into classes (synth `_target_key`): only one target per class is
+"""Move targets are grouped into classes (`recovery.options.MoveTargets`): only one target per class is
 grounded through the rules, and its verdict stands for the whole class. These properties check
 that the classes are exact: on generated estates, grounding every target separately gives the
 same legal targets, with the same outcome, as grounding one per class."""
@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dpmsmt import loads
+from dpmsmt.recovery import CRITERIA, problem_of, synthesize
 from dpmsmt.strategies import failures, topologies
-from dpmsmt.synth import CRITERIA, problem_of, synthesize
 
 
 def legal_moves(problem) -> dict[tuple[str, ...], dict[str, tuple]]:
@@ -20,7 +20,7 @@ def legal_moves(problem) -> dict[tuple[str, ...], dict[str, tuple]]:
     secondary) pairs."""
     loads = problem.base_loads
     out = {}
-    for g, rows in zip(problem.groups, problem._legal_options(loads, True), strict=True):
+    for g, rows in zip(problem.groups, problem.options.legal_options(loads, True), strict=True):
         moves = {}
         for opt, imm, _fin, _view, _names in rows:
             if opt.kind == "move":

@@ -23,10 +23,10 @@ import dpmsmt
 from dpmsmt.actions import Action
 from dpmsmt.cli import main
 from dpmsmt.design import Design, design
+from dpmsmt.recovery import Plan, synthesize
 from dpmsmt.render import ps1
 from dpmsmt.render.ps1 import BOM, PS_QUOTES, literal, render_ps1
 from dpmsmt.runbook import COMMANDS, STEP_KINDS, build_runbook, reference_markdown
-from dpmsmt.synth import Plan, synthesize
 
 tree_sitter = pytest.importorskip("tree_sitter", reason="tree-sitter is in the test extra")
 tsp = pytest.importorskip(

@@ -17,9 +17,9 @@ from dpmsmt.actions import apply_actions
 from dpmsmt.cli import main
 from dpmsmt.encode import View
 from dpmsmt.findings import Severity, SolverGaveUp
+from dpmsmt.recovery import CRITERIA, IGNORED, failure_of
 from dpmsmt.resilience import resilience, solve_set
 from dpmsmt.steps import move_action
-from dpmsmt.synth import CRITERIA, IGNORED, _failure
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "models" / "seed" / "before.yaml"
@@ -103,7 +103,7 @@ def run(argv, capsys):
 
 def new_errors(topology, s) -> list[str]:
     """Errors a set's plan adds after either phase (as suggest-move proves its own plans)."""
-    failure = _failure(topology, s.failed, ())
+    failure = failure_of(topology, s.failed, ())
     pre = {f.fingerprint for f in dpmsmt.check(failure.before).errors if f.rule not in IGNORED}
     imm = apply_actions(failure.state, s.immediate)
     fin = apply_actions(imm, s.final)
@@ -118,7 +118,7 @@ def new_errors(topology, s) -> list[str]:
 
 
 def final_max_load(topology, s) -> int:
-    failure = _failure(topology, s.failed, ())
+    failure = failure_of(topology, s.failed, ())
     fin = apply_actions(apply_actions(failure.state, s.immediate), s.final)
     return max(View(fin, fin.profile).datasource_load.values())
 

@@ -38,8 +38,8 @@ from reference import reference_check_change
 import dpmsmt
 from dpmsmt.actions import Action, apply_actions
 from dpmsmt.model import Failure, Topology
+from dpmsmt.recovery import synthesize
 from dpmsmt.strategies import topologies
-from dpmsmt.synth import synthesize
 
 TODAY = "2026-01-15"  # within the range where `topologies(valid=True)` keeps its promise
 THOROUGH = os.environ.get("HYPOTHESIS_PROFILE", "default") != "default"

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import dpmsmt
-from dpmsmt import synth
 from dpmsmt.actions import Action, apply_actions
 from dpmsmt.cli import main
 from dpmsmt.model import Failure
 from dpmsmt.optimize.search import lexmin
-from dpmsmt.synth import synthesize
+from dpmsmt.recovery import synthesize
+from dpmsmt.recovery.verify import Verifier
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "models" / "seed" / "before.yaml"
@@ -484,7 +484,7 @@ def test_history_lists_the_data_sources_whose_primary_lost_its_storage():
 def test_a_plan_the_proof_refuses_is_no_proof_that_none_exists(capsys, monkeypatch):
     """Where `check` refuses the plans the optimizer found (the encoding missed a rule), the
     answer is not "no plan" (exit 1) but not known (exit 3)."""
-    monkeypatch.setattr(synth._Problem, "_verify", lambda self, plan: None)
+    monkeypatch.setattr(Verifier, "verify", lambda self, plan: None)
     result = synthesize(seed(), failed=["DPM1"], top=1)
     assert result.plans == () and not result.optimal
     code, _, _ = run(["suggest-move", str(SEED), "--fail", "DPM1", "--top", "1"], capsys)

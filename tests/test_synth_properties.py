@@ -17,8 +17,8 @@ import dpmsmt
 from dpmsmt.actions import Action, apply_actions
 from dpmsmt.encode import View
 from dpmsmt.findings import Severity
+from dpmsmt.recovery import CRITERIA, EXPOSURE, IGNORED, failure_of, synthesize
 from dpmsmt.strategies import failures, topologies
-from dpmsmt.synth import CRITERIA, EXPOSURE, IGNORED, _failure, synthesize
 
 VERSIONS = ("10.19.58.0", "10.19.58.0", "10.19.58.0", "5.1.363.0")
 
@@ -89,7 +89,7 @@ def preexisting_of(topology) -> set[str]:
 def test_every_plan_applied_passes_check(case):
     topology, failed, removed = case
     result = synthesize(topology, failed=failed, removed=removed, top=3)
-    failure = _failure(topology, failed, removed)
+    failure = failure_of(topology, failed, removed)
     pre = preexisting_of(topology)
     assert set(result.preexisting) == pre
     for plan in result.plans:
@@ -159,7 +159,7 @@ def score(failure, immediate, final) -> dict:
 
 def brute_force_best(topology, failed, removed):
     """The lexicographically cheapest legal plan over every combination of the actions."""
-    failure = _failure(topology, failed, removed)
+    failure = failure_of(topology, failed, removed)
     state = failure.state
     pre = preexisting_of(topology)
     down = set(failure.failed) | set(failure.removed)

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence, Sized
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import z3
 
 from dpmsmt.encode import model_values
 
-__all__ = ["Criterion", "Minimum", "attempts", "block", "lexmin", "minimize"]
+__all__ = [
+    "Criterion",
+    "Minimum",
+    "attempts",
+    "block",
+    "fresh_z3",
+    "lexmin",
+    "minimize",
+]
 
 
 @dataclass(frozen=True)
@@ -159,3 +168,19 @@ def block(model: z3.ModelRef | dict[str, int], decision: Sequence) -> z3.BoolRef
         else:
             same.append(z3.Not(v))
     return z3.Not(z3.And(same))
+
+
+@contextmanager
+def fresh_z3(timeout: float | None = None):
+    """Run with a new Z3 main context and, with `timeout`, that default limit for every Z3
+    check; the caller's context and limit are restored."""
+    old_ctx = z3.z3._main_ctx
+    old_timeout = z3.get_param("timeout")
+    z3.z3._main_ctx = None
+    if timeout is not None:
+        z3.set_param("timeout", max(1, int(timeout * 1000)))
+    try:
+        yield
+    finally:
+        z3.z3._main_ctx = old_ctx
+        z3.set_param("timeout", old_timeout)
