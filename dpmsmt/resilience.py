@@ -343,7 +343,7 @@ def _init_worker(payload: bytes) -> None:
 
 
 def _solve_in_worker(failed: tuple[str, ...], timeout: float | None) -> FailureSet:
-    return solve_set(_WORKER["topology"], failed, timeout, _WORKER["known"])
+    return solve_set(_WORKER["topology"], failed, timeout, _WORKER.get("known"))
 
 
 # ------------------------------------------------------------------------------------------
