@@ -10,7 +10,7 @@ not add or rename one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import networkx as nx
 
@@ -24,7 +24,6 @@ from dpmsmt.rules import Scope, all_rules, get
 
 __all__ = [
     "IGNORED",
-    "Failure",
     "KnownErrors",
     "Legality",
     "SecondaryLegality",
@@ -38,16 +37,6 @@ __all__ = [
 IGNORED = frozenset(("PRIMARY-DOWN", "SECONDARY-DOWN"))  # completeness is `unprotected`
 
 
-@dataclass
-class Failure:
-    """The estate before the failure (`before`), at the failure (`state`), and what failed."""
-
-    before: Topology
-    state: Topology
-    failed: tuple[str, ...]
-    removed: tuple[str, ...]
-
-
 class Legality:
     """Grounds error rules over hypothetical data sources, as `check` grounds real ones.
 
@@ -56,13 +45,21 @@ class Legality:
     with `from_string`; options refer to the Booleans by name.
     """
 
-    def __init__(self, failure: Failure, profile: str, pre_ds: set[tuple[str, str]], pre: set[str]):
-        self.failure = failure
+    def __init__(
+        self,
+        state: Topology,
+        failed: Iterable[str],
+        profile: str,
+        pre_ds: set[tuple[str, str]],
+        pre: set[str],
+    ):
+        self.state = state  # the estate where the options are taken
+        self.failed = frozenset(failed)  # DPM servers whose data sources may start a new chain
         self.profile = profile
         self.pre_ds = pre_ds  # (rule id, data source id) of errors the estate already had
         self.pre = pre  # their fingerprints
         self.grounder = Grounder()
-        self.before_view = View(failure.state, profile)
+        self.before_view = View(state, profile)
         rules = [r for r in all_rules() if r.scope is not None and r.id not in IGNORED]
         self.static_rules = [
             r
@@ -87,12 +84,12 @@ class Legality:
         """A view of the estate where the failed servers in `up` are rebuilt (and a new DPM)."""
         key = (up, new)
         if key not in self._views:
-            dpms = dict(self.failure.state.dpm_servers)
+            dpms = dict(self.state.dpm_servers)
             for n in up:
                 dpms[n] = replace(dpms[n], status="up", failure=None)
             if new is not None:
                 dpms[new[0]] = DpmServer(name=new[0], version=new[1])
-            self._views[key] = View(replace(self.failure.state, dpm_servers=dpms), self.profile)
+            self._views[key] = View(replace(self.state, dpm_servers=dpms), self.profile)
         return self._views[key]
 
     def name(self, rule, facts) -> str:
@@ -169,7 +166,7 @@ class Legality:
         change = self._change(server, after, view)
         counts: dict[str, int] = {}
         for c in change.datasources:
-            if c.before.primary != c.after.primary or c.before.primary in self.failure.failed:
+            if c.before.primary != c.after.primary or c.before.primary in self.failed:
                 name = self.name(self.history, self.history.reads(change, c))
                 counts[name] = counts.get(name, 0) + 1
         return counts

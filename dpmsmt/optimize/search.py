@@ -5,6 +5,8 @@ in turn with the earlier ones fixed at their least values. Z3's models depend on
 sequence of checks, assertions, pushes and pops, so each caller says how a trial bound is posed
 (`scoped`: push, assert, check, pop; otherwise: a check under an assumption) and how a least
 value is kept (`Criterion.fix`); the search itself is the same binary (or linear) search.
+The order in which Z3 terms are made counts too (it orders Z3's internal tables): a caller
+makes each bound when it is posed, as `Criterion.bound` does, not ahead of time.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ class Criterion:
     # in the current model (an int: always that)
     low: int | Callable[[dict[str, int], int], int] = 0
     halving: bool = True  # binary search; False: from `low` up, one value at a time
-    # keeps the least value v for the criteria after it; default: assert bound(v)
-    fix: Callable[[z3.Solver, int], None] | None = None
+    # keeps the least value v (reached in the model given) for the criteria after it;
+    # default: assert bound(v)
+    fix: Callable[[z3.Solver, int, z3.ModelRef], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def minimize(
         if c.fix is None:
             solver.add(c.bound(value))
         else:
-            c.fix(solver, value)
+            c.fix(solver, value, model)
     return Minimum(model, values, proved, reason)
 
 
@@ -147,7 +150,7 @@ def _cost(i: int, cost: z3.ArithRef) -> Criterion:
         name=str(i),
         bound=lambda v: cost <= v,
         value=lambda m: m.eval(cost, model_completion=True).as_long(),
-        fix=lambda solver, v: solver.add(cost == v),
+        fix=lambda solver, v, _model: solver.add(cost == v),
     )
 
 

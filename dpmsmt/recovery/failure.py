@@ -4,14 +4,23 @@ the failure, and the estate before it (where `preexisting` errors are looked for
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from dpmsmt.findings import UsageError
 from dpmsmt.model import Failure as DpmFailure
 from dpmsmt.model import Topology, canon
-from dpmsmt.optimize.legality import Failure
 
 __all__ = ["Failure", "failure_of", "resolve"]
+
+
+@dataclass
+class Failure:
+    """The estate before the failure (`before`), at the failure (`state`), and what failed."""
+
+    before: Topology
+    state: Topology
+    failed: tuple[str, ...]
+    removed: tuple[str, ...]
 
 
 def resolve(topology: Topology, names: Iterable[str], what: str) -> list[str]:

@@ -15,9 +15,10 @@ from dpmsmt.actions import Action, apply_actions
 from dpmsmt.encode import ChangeView, View
 from dpmsmt.findings import Severity
 from dpmsmt.model import ProtectedServer, Topology, canon, evolve
-from dpmsmt.optimize.legality import Failure, Legality, ds_facts
+from dpmsmt.optimize.legality import Legality, ds_facts
 from dpmsmt.optimize.placement import CANDIDATES
 from dpmsmt.plan import failover_server_name
+from dpmsmt.recovery.failure import Failure
 from dpmsmt.rules import Scope, all_rules
 
 __all__ = ["MOVE_CANDIDATES", "Group", "MoveTargets", "Option", "Options"]

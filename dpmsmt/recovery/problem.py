@@ -50,7 +50,7 @@ class Problem:
         self.profile = profile
         self.pre = pre
         self.order = order
-        self.legal = Legality(failure, profile, pre_ds, pre)
+        self.legal = Legality(failure.state, failure.failed, profile, pre_ds, pre)
         self.state = failure.state
         self.down = set(failure.failed) | set(failure.removed)
         self.options = Options(failure, self.legal, profile, allowed, classes)
