@@ -156,10 +156,10 @@ class Search:
         def chain_floor(best: dict[str, int], value: int) -> int:
             return enc.chains.floor(best["unassigned"]) if value else 0
 
-        def fix_unassigned(solver: z3.Solver, v: int) -> None:
+        def fix_unassigned(solver: z3.Solver, v: int, model: z3.ModelRef) -> None:
             solver.pop()  # the chain bound rules out longer cycles from now on
             solver.add(enc.objective)  # with --allow-cycles: what `on`/`dist` mean
-            solver.add(enc.bound("longest_chain", self._chain_limit(choices.chosen)))
+            solver.add(enc.bound("longest_chain", self._chain_limit(choices(model))))
             solver.add(enc.bound("unassigned", v))
 
         low = {"unassigned": blocked, "longest_chain": chain_floor}
@@ -227,7 +227,8 @@ class Search:
 
 
 class _Choices:
-    """The choices of the latest model the search saw, read once per model."""
+    """The choices of the latest model the search saw, read once per model (each criterion
+    scores the same model again)."""
 
     def __init__(self, read):
         self.read = read
