@@ -327,7 +327,7 @@ Start-Service -Name SQLWriter
 )
 
 # Every command a runbook may run: the steps' commands and the runbook's own helpers. A name
-# from the topology can never add to these (tests/test_ps1.py parses runbooks to check it).
+# from the topology can never add to these (tests/render/test_ps1.py parses runbooks to check it).
 COMMANDS = frozenset(
     {
         "DpmSync",
@@ -887,7 +887,7 @@ def reference_markdown(kinds: Mapping[str, StepKind] = STEP_KINDS) -> str:
     lines = [
         "# Runbook steps",
         "",
-        "<!-- generated: python -m dpmsmt.runbook > docs/runbook.md (tests/test_ps1.py checks) -->",
+        "<!-- generated: python -m dpmsmt.runbook > docs/runbook.md (tests/render/test_ps1.py checks) -->",
         "",
         "`dpmsmt suggest-move --format ps1` and `dpmsmt design --format ps1` write a plan as a",
         "PowerShell runbook. Each action of the plan becomes the steps below, in order. A",

@@ -1,4 +1,4 @@
-"""What a browser must find in a `dpmsmt report` page: shared by tests/test_report_browser.py and
+"""What a browser must find in a `dpmsmt report` page: shared by tests/render/test_report_browser.py and
 benchmarks/report_scaling.py. Needs Playwright for Python and Debian's Chromium.
 
 `Session(browser).open(path)` loads a page from disk with the network off and every request

@@ -1,6 +1,6 @@
 """`dpmsmt report` without a browser: the model the core collects, the page's text, the options.
 
-The page in a real browser is tests/test_report_browser.py.
+The page in a real browser is tests/render/test_report_browser.py.
 """
 
 from __future__ import annotations

@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 import report_dom  # tests/ is on sys.path (rootdir-relative)
 import yaml
+from paths import REPO_DIR
 
 from dpmsmt import cli
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_DIR
 MODELS = REPO / "models"
 TODAY = "2026-11-24"
 ARTIFACTS = Path(os.environ.get("DPMSMT_ARTIFACTS", REPO / ".artifacts"))

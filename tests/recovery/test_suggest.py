@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from paths import REPO_DIR
 
 import dpmsmt
 from dpmsmt.actions import Action, apply_actions
@@ -17,7 +17,7 @@ from dpmsmt.optimize.search import lexmin
 from dpmsmt.recovery import synthesize
 from dpmsmt.recovery.verify import Verifier
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_DIR
 SEED = ROOT / "models" / "seed" / "before.yaml"
 
 
@@ -386,7 +386,7 @@ def test_the_same_question_twice_in_one_process_gets_the_same_plans():
     differed.)"""
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    sys.path.insert(0, str(REPO_DIR / "benchmarks"))
     from estates import generate
 
     t = dpmsmt.loads(json.dumps(generate(20, 2000, seed=0)), format="json", file="e20.json")

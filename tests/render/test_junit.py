@@ -4,9 +4,9 @@ rule has a finding that counts; a file with no finding still has its passing cas
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
+from paths import REPO_DIR
 
 from dpmsmt import cli
 from dpmsmt.baseline import apply_baseline
@@ -16,7 +16,7 @@ from dpmsmt.io.loader import load
 from dpmsmt.render import junit
 from dpmsmt.rules import all_rules
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = REPO_DIR
 TODAY = "2026-11-24"
 
 

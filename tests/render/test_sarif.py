@@ -9,10 +9,10 @@ runs `check` with several `--format`s in one run.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
+from paths import REPO_DIR, TESTS_DIR
 
 import dpmsmt
 from dpmsmt import cli
@@ -24,8 +24,8 @@ from dpmsmt.render import sarif
 from dpmsmt.rules import all_rules
 from dpmsmt.sources import SOURCES
 
-REPO = Path(__file__).resolve().parents[1]
-SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
+REPO = REPO_DIR
+SCHEMA_FILE = TESTS_DIR / "data" / "sarif-schema-2.1.0.json"
 TODAY = "2026-11-24"
 LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from paths import REPO_DIR
 
 import dpmsmt.rules
 from dpmsmt.rules import all_rules, families, get, rule_ids
 from dpmsmt.sources import SOURCES
 
 PROFILES = ("strict", "2012", "2016", "2019", "2022", "2025")
-MODELS = Path(__file__).resolve().parent.parent / "models"
+MODELS = REPO_DIR / "models"
 
 
 def sev(default: str | None, **by_profile: str | None) -> dict[str, str | None]:

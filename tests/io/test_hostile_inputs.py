@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from hostile import COMMANDS, POSITIONED, SMALL, one_error_line, run
+from paths import TESTS_DIR
 
 import dpmsmt
 
-EXPORT = Path(__file__).resolve().parent / "fixtures" / "import" / "seed" / "dpm1.json"
+EXPORT = TESTS_DIR / "fixtures" / "import" / "seed" / "dpm1.json"
 
 
 @pytest.fixture

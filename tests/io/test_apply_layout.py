@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from paths import REPO_DIR
 
 import dpmsmt
 from dpmsmt import cli
@@ -23,7 +24,7 @@ def plain(topology) -> dict:
     return document(topology, flow=False)
 
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
+MODELS = REPO_DIR / "models"
 
 # SECONDARY-COVERAGE (Server1/E:\ has no secondary) is waived; moving Server1 away from DPM1
 # (to a new DPM server, which has no secondary) leaves the waiver matching nothing.

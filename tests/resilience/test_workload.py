@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future
-from pathlib import Path
 
 import pytest
+from paths import REPO_DIR
 
 import dpmsmt
 from dpmsmt.resilience import SetPool, SetSolver, resilience, solve_set
 from dpmsmt.workload import Workload
 
-SEED = Path(__file__).resolve().parent.parent / "models" / "seed" / "before.yaml"
+SEED = REPO_DIR / "models" / "seed" / "before.yaml"
 
 
 def test_the_pool_pays_only_for_long_work_on_several_processors():

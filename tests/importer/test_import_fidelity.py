@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from paths import TESTS_DIR
+
 import dpmsmt
 from dpmsmt.importer.merge import datasource_type
 
-CONTOSO = Path(__file__).resolve().parent / "fixtures" / "import" / "contoso"
+CONTOSO = TESTS_DIR / "fixtures" / "import" / "contoso"
 GUID = "0b7c2e4a-91d3-4f6e-8a25-3c6d1e9f7b10"
 
 

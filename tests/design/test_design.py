@@ -13,13 +13,14 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import yaml
 import z3
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
+from paths import REPO_DIR
+from profiles import capped
 
 import dpmsmt
 from dpmsmt.actions import move_secondary
@@ -30,7 +31,7 @@ from dpmsmt.findings import Severity
 from dpmsmt.model import DpmServer
 from dpmsmt.strategies import topologies
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_DIR
 MODELS = ROOT / "models" / "design"
 
 
@@ -595,7 +596,7 @@ def test_realistic_estate_is_blocked_with_reasons():
 
 
 # the settings profile (tests/conftest.py) decides how many examples
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@capped(30, suppress_health_check=[HealthCheck.too_slow])
 @given(
     # across the file format (mostly estates that need nothing, or are blocked), and estates
     # made to need secondaries (below)
@@ -736,7 +737,7 @@ def brute_force(topology, needs, allow_new: int, allow_cycles: bool):
 
 
 # a fixed few: each example checks every assignment by brute force
-@settings(max_examples=8, suppress_health_check=[HealthCheck.too_slow])
+@capped(8, suppress_health_check=[HealthCheck.too_slow])
 @given(design_estates(), st.integers(0, 1), st.booleans())
 def test_no_assignment_is_cheaper_than_the_first_design(topology, allow_new, allow_cycles):
     result = run_design(topology, allow_new=allow_new, allow_cycles=allow_cycles, top=1)

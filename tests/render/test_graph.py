@@ -10,16 +10,16 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+from paths import REPO_DIR
 
 import dpmsmt
 from dpmsmt import cli
 from dpmsmt.check import check
 from dpmsmt.render.dot import default_max_servers, render_dot, render_mermaid
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_DIR
 MODELS = REPO / "models"
 TODAY = "2026-11-24"
 HAS_DOT = shutil.which("dot") is not None

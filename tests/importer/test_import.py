@@ -18,14 +18,15 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import REPO_DIR, TESTS_DIR
 
 import dpmsmt
 from dpmsmt.cli import main
 from dpmsmt.findings import TopologyError
 from dpmsmt.importer.schema import export_schema
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
-MODELS = Path(__file__).resolve().parent.parent / "models"
+FIXTURES = TESTS_DIR / "fixtures" / "import"
+MODELS = REPO_DIR / "models"
 ESTATES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.yaml").exists())
 CASES = [(e, False) for e in ESTATES] + [
     (e, True) for e in ESTATES if (FIXTURES / e / "overlay.yaml").exists()
@@ -300,7 +301,7 @@ def test_generated_export_set_imports_back_to_its_estate(tmp_path: Path):
     string loses its edition; what no cmdlet gives, like dedup, is not compared)."""
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    sys.path.insert(0, str(REPO_DIR / "benchmarks"))
     import estates
     import export_sets
 

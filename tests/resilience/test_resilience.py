@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import REPO_DIR
 
 import dpmsmt
 from dpmsmt.actions import apply_actions
@@ -21,7 +21,7 @@ from dpmsmt.resilience import Estate, FailureSet, resilience, solve_set
 from dpmsmt.resilience.derive import union
 from dpmsmt.steps import move_action
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_DIR
 SEED = ROOT / "models" / "seed" / "before.yaml"
 
 # Standalone servers with no secondary and no database backup (A, B: they cannot be rebuilt, so

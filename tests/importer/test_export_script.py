@@ -8,13 +8,13 @@ server, and no module but DataProtectionManager.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from paths import REPO_DIR
 
 from dpmsmt.importer.exportfile import PROPERTIES
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "Export-DpmTopology.ps1"
+SCRIPT = REPO_DIR / "scripts" / "Export-DpmTopology.ps1"
 
 tree_sitter = pytest.importorskip("tree_sitter", reason="tree-sitter is in the test extra")
 tsp = pytest.importorskip(

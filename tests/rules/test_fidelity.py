@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
+from paths import REPO_DIR
 from reference import reference_check, reference_check_change
 
 import dpmsmt
@@ -27,7 +27,7 @@ from dpmsmt.io.schema import schema
 from dpmsmt.recovery import apply, synthesize
 from dpmsmt.strategies import changes, failures, topologies
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_DIR
 TODAY = "2026-01-15"
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -423,7 +423,7 @@ def test_plans_name_the_builds_they_install_as_people_say_them():
     from dpmsmt.builds import product
     from dpmsmt.recovery import synthesize
 
-    seed = dpmsmt.load(str(Path(__file__).resolve().parent.parent / "models/seed/before.yaml"))
+    seed = dpmsmt.load(str(REPO_DIR / "models/seed/before.yaml"))
     plans = synthesize(seed, failed=["DPM1"], top=5, allow=["rebuild"]).plans
     steps = [s for p in plans for a in p.actions for s in a.steps]
     assert any("Install DPM 2012 R2 RTM (4.2.1205.0) on a server named DPM1" in s for s in steps)

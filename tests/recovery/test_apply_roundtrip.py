@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, note
 from hypothesis import strategies as st
+from paths import REPO_DIR
 from profiles import capped
 from reference import CHANGE_RULES, RefFinding, reference_check_change
 
@@ -33,7 +34,7 @@ from dpmsmt.plan_waivers import without_waivers
 from dpmsmt.recovery import IGNORED, synthesize
 from dpmsmt.strategies import changes, document_to_topology, failures, topologies
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_DIR
 TODAY = "2026-01-15"
 
 

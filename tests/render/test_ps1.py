@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import re
 from contextlib import contextmanager
-from pathlib import Path
 from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import REPO_DIR
 
 import dpmsmt
 from dpmsmt.actions import Action
@@ -33,7 +33,7 @@ tsp = pytest.importorskip(
     "tree_sitter_powershell", reason="tree-sitter-powershell is in the test extra"
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_DIR
 PARSER = tree_sitter.Parser(tree_sitter.Language(tsp.language()))
 HOSTILE = "x';Remove-Item C:\\ -Recurse;'"
 
@@ -243,7 +243,7 @@ def test_the_briefs_server_name_stays_a_string():
 
 
 # No tab, newline or carriage return: the reader refuses names holding control characters
-# (dpmsmt/io/names.py, tests/test_hostile_names.py), so they never reach a runbook.
+# (dpmsmt/io/names.py, tests/io/test_hostile_names.py), so they never reach a runbook.
 NAME_CHARS = st.sampled_from(
     [*"'‘’‚‛\"`$#;|&(){}[]@<>\\ .:-=+,", "#>", "<#", "$(", "@'", "'@", "ђ", "é", "x", "Y"]
 )

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
+from paths import REPO_DIR
 
 import dpmsmt
 from dpmsmt.cli import main
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
+MODELS = REPO_DIR / "models"
 EXAMPLES = sorted([*MODELS.glob("good/*.yaml"), *MODELS.glob("bad/*.yaml")])
 SOURCES = {f"{p.parent.name}/{p.name}": p.read_bytes() for p in EXAMPLES}
 

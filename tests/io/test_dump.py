@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from paths import REPO_DIR
 
 import dpmsmt
 from dpmsmt.io.dump import dump, dump_json, scalar
@@ -25,7 +25,7 @@ from dpmsmt.model import (
     canon,
 )
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
+MODELS = REPO_DIR / "models"
 EXAMPLES = sorted([*MODELS.glob("good/*.yaml"), *MODELS.glob("bad/*.yaml")])
 
 # Strings a YAML writer must quote (or escape) to read them back as these very strings.
