@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import cache
+from functools import cached_property
 from importlib import resources
 
 __all__ = ["BUILD_SOURCES", "Build", "builds", "describe", "find", "table_lines"]
@@ -58,11 +58,22 @@ class Build:
         return tuple(int(p) for p in self.build.split("."))
 
 
-@cache
+class _Table:
+    """`data/builds.csv`, read on first use (most commands never name a build) and then kept:
+    the file ships with the package and does not change while it runs."""
+
+    @cached_property
+    def rows(self) -> tuple[Build, ...]:
+        text = resources.files("dpmsmt.data").joinpath("builds.csv").read_text(encoding="utf-8")
+        return tuple(Build(**row) for row in csv.DictReader(text.splitlines()))
+
+
+TABLE = _Table()
+
+
 def builds() -> tuple[Build, ...]:
     """Every build of the table, in file order (release, then update rollup)."""
-    text = resources.files("dpmsmt.data").joinpath("builds.csv").read_text(encoding="utf-8")
-    return tuple(Build(**row) for row in csv.DictReader(text.splitlines()))
+    return TABLE.rows
 
 
 def _numeric(version: str) -> tuple[int, ...] | None:

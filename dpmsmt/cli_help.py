@@ -13,20 +13,10 @@ from __future__ import annotations
 from enum import Enum
 
 from dpmsmt.model import PROFILES
+from dpmsmt.plan import CRITERIA
 
 __all__ = ["CRITERIA", "EXAMPLES", "EXIT_CODES", "bad_value_message", "tidy"]
 
-# recovery.CRITERIA (a test holds them equal): spelled out here so that help needs no Z3
-CRITERIA = (
-    "unprotected",
-    "history_broken",
-    "exposure",
-    "secondary_lost",
-    "new_servers",
-    "rebuilds",
-    "repointed",
-    "max_load",
-)
 
 EXIT_CODES = (
     "Exit codes: 0 done (check: nothing at or above --fail-on); 1 the answer is no (violations, "

@@ -14,6 +14,7 @@ from dpmsmt.actions import Action
 from dpmsmt.model import Topology, canon
 
 __all__ = [
+    "CRITERIA",
     "NEW_DPM",
     "MoveClass",
     "Plan",
@@ -42,6 +43,20 @@ def failover_server_name(taken: Iterable[str], down: Iterable[str], p: str) -> s
     whichever part of the set is solved first."""
     ordered = sorted(set(down), key=canon)
     return new_server_name(taken, ordered.index(p) + 1, len(ordered))
+
+
+# the costs of a plan, in rules.md's order of ranking (`--rank` reorders them); no Z3 here,
+# so `--help` and `--rank`'s check need none
+CRITERIA = (
+    "unprotected",
+    "history_broken",
+    "exposure",
+    "secondary_lost",
+    "new_servers",
+    "rebuilds",
+    "repointed",
+    "max_load",
+)
 
 
 @dataclass(frozen=True)

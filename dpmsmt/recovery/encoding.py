@@ -12,20 +12,11 @@ import z3
 
 from dpmsmt.model import canon
 from dpmsmt.optimize.smt import SmtText, conj, disj, total
+from dpmsmt.plan import CRITERIA
 from dpmsmt.recovery.options import Option
 
 __all__ = ["CRITERIA", "EXPOSURE", "REPOINTING", "Encoding", "Variables"]
 
-CRITERIA = (
-    "unprotected",
-    "history_broken",
-    "exposure",
-    "secondary_lost",
-    "new_servers",
-    "rebuilds",
-    "repointed",
-    "max_load",
-)
 EXPOSURE = {"switch": 1, "switch-back": 1, "move": 2, "rebuild": 3, "new-dpm": 4, "none": 0}
 REPOINTING = frozenset(("switch", "switch-back", "move", "new-dpm"))  # the agent changes
 

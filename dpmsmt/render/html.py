@@ -10,8 +10,6 @@ archived or opened offline, with scripting on or off.
 
 from __future__ import annotations
 
-from functools import cache
-
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -123,7 +121,6 @@ def contrast(fg: str, bg: str) -> float:
     return (a + 0.05) / (b + 0.05)
 
 
-@cache
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("dpmsmt.render", "templates"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from functools import cache
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,9 +49,34 @@ def families() -> tuple[str, ...]:
     return tuple(sorted(i.name for i in pkgutil.iter_modules(__path__) if i.ispkg))
 
 
-@cache
+class Catalogue:
+    """The rule catalogue of this package: found on first use, then kept for the process, as
+    the rule modules it imports are (importing them is how rules are found)."""
+
+    @cached_property
+    def rules(self) -> tuple[Rule, ...]:
+        return _discover()
+
+    @cached_property
+    def ids(self) -> tuple[str, ...]:
+        return _declared_ids()
+
+
+CATALOGUE = Catalogue()
+
+
 def all_rules() -> tuple[Rule, ...]:
     """Every rule, sorted by id."""
+    return CATALOGUE.rules
+
+
+def rule_ids() -> tuple[str, ...]:
+    """Every rule id, sorted, read from the rule modules' source (`id = "…"` in each rule
+    class) without importing them; a test holds it equal to the ids of `all_rules()`."""
+    return CATALOGUE.ids
+
+
+def _discover() -> tuple[Rule, ...]:
     from dpmsmt.rules._base import Rule
 
     found: dict[str, Rule] = {}
@@ -76,10 +101,7 @@ def all_rules() -> tuple[Rule, ...]:
     return tuple(found[k] for k in sorted(found))
 
 
-@cache
-def rule_ids() -> tuple[str, ...]:
-    """Every rule id, sorted, read from the rule modules' source (`id = "…"` in each rule
-    class) without importing them; a test holds it equal to the ids of `all_rules()`."""
+def _declared_ids() -> tuple[str, ...]:
     here = Path(__file__).parent
     found = {
         m[1]
