@@ -9,6 +9,7 @@ each phase (which `check` then proves legal) and how `--apply` writes a plan's f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from dpmsmt.model import (
@@ -166,31 +167,43 @@ def _agents(agents: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _switch(server: ProtectedServer, p: str, s: str) -> ProtectedServer:
-    """Start-DPMSwitchProtection on s for every data source of the server with primary p."""
+def _retarget(
+    server: ProtectedServer,
+    old: str,
+    new: str,
+    selected: Callable[[DataSource], bool],
+    **changes,
+) -> ProtectedServer:
+    """The server with its agent `old` replaced by `new`, and `changes` made to each of its data
+    sources that `selected` picks."""
     return evolve(
         server,
-        agents=_agents(server.agents, p, s),
+        agents=_agents(server.agents, old, new),
         datasources=tuple(
-            evolve(ds, primary=s, mode="switched", switched_from=p, secondary=None)
-            if ds.primary == p and not ds.switched
-            else ds
-            for ds in server.datasources
+            evolve(ds, **changes) if selected(ds) else ds for ds in server.datasources
         ),
+    )
+
+
+def _switch(server: ProtectedServer, p: str, s: str) -> ProtectedServer:
+    """Start-DPMSwitchProtection on s for every data source of the server with primary p."""
+
+    def picked(ds: DataSource) -> bool:
+        return ds.primary == p and not ds.switched
+
+    return _retarget(
+        server, p, s, picked, primary=s, mode="switched", switched_from=p, secondary=None
     )
 
 
 def _switch_back(server: ProtectedServer, s: str, p: str) -> ProtectedServer:
     """Take ownership on p again; s protects p's replicas as the secondary once more."""
-    return evolve(
-        server,
-        agents=_agents(server.agents, s, p),
-        datasources=tuple(
-            evolve(ds, primary=p, mode="normal", switched_from=None, secondary=s)
-            if ds.primary == s and ds.switched and ds.switched_from == p
-            else ds
-            for ds in server.datasources
-        ),
+
+    def picked(ds: DataSource) -> bool:
+        return ds.primary == s and ds.switched and ds.switched_from == p
+
+    return _retarget(
+        server, s, p, picked, primary=p, mode="normal", switched_from=None, secondary=s
     )
 
 

@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args
 
 import networkx as nx
 
 from dpmsmt.graph import knows as _knows
 from dpmsmt.graph import protection_graph
+from dpmsmt.io.schema import DatasourceType
 from dpmsmt.model import DataSource, Policy, Topology, canon
 
 __all__ = [
@@ -84,20 +85,7 @@ _CODES: dict[str, tuple[str, ...]] = {
     "short_term": ("disk", "tape"),
     "long_term": ("none", "tape", "online", "online-and-tape"),
     "mode": ("normal", "switched"),
-    "type": (
-        "volume",
-        "share",
-        "folder",
-        "sql",
-        "hyperv",
-        "exchange",
-        "sharepoint",
-        "system-state",
-        "bare-metal",
-        "client",
-        "other",
-        "vmware",
-    ),
+    "type": get_args(DatasourceType),
     "storage": ("intact", "lost"),
     "location": ("on-premises", "azure"),
     "account": ("local-system", "domain"),

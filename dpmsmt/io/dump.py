@@ -94,7 +94,7 @@ def document(topology: Topology, *, flow: bool = True) -> dict[str, Any]:
         doc["waivers"] = [_waiver(w) for w in topology.waivers]
     if topology.expect is not None:
         doc["expect"] = topology.expect
-    return doc if flow else _plain_data(doc)
+    return doc if flow else plain_data(doc)
 
 
 def _dpm(d: DpmServer) -> dict[str, Any]:
@@ -197,13 +197,14 @@ def _changed(value: Any, default: Any) -> dict[str, Any]:
     }
 
 
-def _plain_data(value: Any) -> Any:
+def plain_data(value: Any) -> Any:
+    """`value` with its `Flow` wrappers taken off, lists for tuples (what YAML reads back)."""
     if isinstance(value, Flow):
         value = value.value
     if isinstance(value, dict):
-        return {k: _plain_data(v) for k, v in value.items()}
+        return {k: plain_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain_data(v) for v in value]
+        return [plain_data(v) for v in value]
     return value
 
 

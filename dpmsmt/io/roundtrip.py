@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from dpmsmt.io.dump import Flow, document, scalar
+from dpmsmt.io.dump import Flow, document, plain_data, scalar
 from dpmsmt.model import Topology
 
 __all__ = ["patch"]
@@ -88,19 +88,9 @@ def _indentation(text: str) -> tuple[int, int]:
     return mapping, offset
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Flow):
-        value = value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _merge(node: Any, old: Any, new: Any) -> Any:
     """The node for `new`, reusing `node` (the user's, meaning `old`) wherever it can."""
-    if _plain(old) == _plain(new):
+    if plain_data(old) == plain_data(new):
         return node
     o, n = _unflow(old), _unflow(new)
     if isinstance(n, dict) and isinstance(o, dict) and isinstance(node, dict):
@@ -135,7 +125,7 @@ def _merge_mapping(node, old: dict, new: dict) -> None:
                 node[real] = _styled(new[key], like=node[real])
             else:
                 node[real] = _merge(node[real], before, new[key])
-        elif before is _MISSING or _plain(before) != _plain(new[key]):
+        elif before is _MISSING or plain_data(before) != plain_data(new[key]):
             _insert(node, order, key, _styled(new[key], like=None))
 
 
@@ -159,7 +149,7 @@ def _merge_sequence(node, old: list, new: list) -> bool:
         for i, (o, n) in enumerate(zip(old, new, strict=True)):
             node[i] = _merge(node[i], o, n)
         return True
-    plain_old, plain_new = [_plain(v) for v in old], [_plain(v) for v in new]
+    plain_old, plain_new = [plain_data(v) for v in old], [plain_data(v) for v in new]
     if len(old) == len(node) and len(new) > len(old) and plain_new[: len(old)] == plain_old:
         for item in new[len(old) :]:
             node.append(_styled(item, like=None))
