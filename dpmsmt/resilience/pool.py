@@ -39,11 +39,11 @@ class SetExecutor(Protocol):
 PoolFactory = Callable[[SetSolver, int], SetExecutor]
 
 
-def serve(conn: Connection, payload: bytes) -> None:
-    """A worker's loop: unpickle the solver once, then answer each failure set sent until None
+def serve(conn: Connection) -> None:
+    """A worker's loop: receive the solver once, then answer each failure set sent until None
     (or the parent goes away)."""
     try:
-        solve = pickle.loads(payload)
+        solve = pickle.loads(conn.recv_bytes())
         while (failed := conn.recv()) is not None:
             try:
                 answer = (True, solve(failed))
@@ -94,15 +94,31 @@ class SetPool:
         return future
 
     def _start_worker(self) -> None:
-        """One more worker (with the lock held); the collector is woken to listen to it."""
+        """One more worker (with the lock held); the collector is woken to listen to it. The
+        solver goes to it from a thread: writing it waits until the new process has started and
+        reads, which the sets already waiting need not wait for."""
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=serve, args=(child, self._payload), daemon=True)
+        process = self._context.Process(target=serve, args=(child,), daemon=True)
         process.start()
         child.close()
         self._processes.append(process)
-        self._idle.append(parent)
         self._conns.append(parent)
         self._waker.send(None)
+        threading.Thread(target=self._introduce, args=(parent,), daemon=True).start()
+
+    def _introduce(self, conn: Connection) -> None:
+        """Send the solver to a new worker, then give it sets (or, when closing, the end)."""
+        try:
+            conn.send_bytes(self._payload)
+        except OSError:  # it ended already: the collector sees it
+            return
+        with self._lock:
+            if self._closing:
+                with contextlib.suppress(OSError):
+                    conn.send(None)
+                return
+            self._idle.append(conn)
+            self._hand_out()
 
     def _hand_out(self) -> None:
         """Give waiting sets to idle workers (with the lock held)."""
